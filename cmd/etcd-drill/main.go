@@ -1,0 +1,83 @@
+// Command etcd-drill runs disaster-recovery drills against etcd clusters.
+//
+//	etcd-drill list
+//	etcd-drill run SCENARIO [--backend embedded] [--members N] [--keys K] [--seed S] [--report FILE] [--keep]
+//
+// Exit status: 0 every assertion held; 1 an assertion failed or the drill
+// could not complete; 2 bad input.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"google.golang.org/grpc/grpclog"
+)
+
+func main() {
+	// gRPC logs to stderr by default; a drill's terminal shows only its own lines.
+	grpclog.SetLoggerV2(grpclog.NewLoggerV2(io.Discard, io.Discard, io.Discard))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// usageError is bad input: one line on stderr and exit status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func badInput(format string, args ...any) error {
+	return usageError{fmt.Sprintf(format, args...)}
+}
+
+const usage = `etcd-drill: disaster-recovery drills for etcd
+
+usage:
+  etcd-drill list                      list the scenarios
+  etcd-drill run SCENARIO [flags]      run one drill (etcd-drill run --help for flags)
+
+exit status: 0 passed, 1 an assertion failed, 2 bad input
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "list":
+		err = cmdList(args[1:], stdout)
+	case "run":
+		var code int
+		code, err = cmdRun(ctx, args[1:], stdout, stderr)
+		if err == nil {
+			return code
+		}
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		err = badInput("unknown command %q (want list or run)", args[0])
+	}
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintln(stderr, "etcd-drill: "+ue.msg)
+		return 2
+	default:
+		fmt.Fprintln(stderr, "etcd-drill: "+err.Error())
+		return 1
+	}
+}

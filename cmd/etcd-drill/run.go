@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/etcd-drill/etcd-drill/harness/report"
+	"github.com/etcd-drill/etcd-drill/scenarios"
+)
+
+var errHelp = errors.New("help shown")
+
+type runFlags struct {
+	opts       scenarios.Options
+	reportPath string
+}
+
+func newRunFlags(stdout io.Writer) (*flag.FlagSet, *runFlags) {
+	rf := &runFlags{opts: scenarios.DefaultOptions()}
+	o := &rf.opts
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		fs.SetOutput(stdout)
+		fmt.Fprintln(stdout, "usage: etcd-drill run SCENARIO [flags]\n\nflags:")
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	fs.StringVar(&o.Backend, "backend", o.Backend, "cluster backend: "+strings.Join(scenarios.Backends(), ", "))
+	fs.IntVar(&o.Members, "members", o.Members, "cluster size, 1 to 9")
+	fs.IntVar(&o.Keys, "keys", o.Keys, "writes before the snapshot")
+	fs.IntVar(&o.WritesAfter, "writes-after", o.WritesAfter, "writes after the snapshot (the RPO window); -1 means 1% of --keys, at least 10")
+	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of the workload's choices")
+	fs.IntVar(&o.Workload.Concurrency, "concurrency", o.Workload.Concurrency, "concurrent writers")
+	fs.IntVar(&o.Workload.ValueSize, "value-size", o.Workload.ValueSize, "bytes per value")
+	fs.StringVar(&rf.reportPath, "report", "", "write the JSON report to this file")
+	fs.BoolVar(&o.Keep, "keep", false, "keep the run directory (data dirs, logs, snapshot) for a post-mortem")
+	fs.StringVar(&o.BaseDir, "workdir", "", "where to make the run directory (default: the system temp dir)")
+	fs.BoolVar(&o.NoFsync, "unsafe-no-fsync", false, "run members without fsync (faster, less real)")
+	fs.DurationVar(&o.Timing.Heartbeat, "heartbeat", o.Timing.Heartbeat, "raft heartbeat interval of members")
+	fs.DurationVar(&o.Timing.Election, "election", o.Timing.Election, "raft election timeout of members")
+	return fs, rf
+}
+
+// parseInterleaved parses flags that may stand before and after positional
+// arguments, and returns the positionals.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	fs, rf := newRunFlags(stdout)
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.Usage()
+		return 0, errHelp
+	}
+	if err != nil {
+		return 2, badInput("run: %v", err)
+	}
+	if len(pos) != 1 {
+		return 2, badInput("run needs exactly one scenario (see etcd-drill list), got %d arguments", len(pos))
+	}
+	sc, err := scenarios.Lookup(pos[0])
+	if err != nil {
+		return 2, badInput("%v", err)
+	}
+	if err := scenarios.Validate(sc, rf.opts); err != nil {
+		return 2, badInput("%v", err)
+	}
+	if rf.reportPath != "" {
+		if err := checkWritable(rf.reportPath); err != nil {
+			return 2, badInput("--report %s: %v", rf.reportPath, err)
+		}
+	}
+	if rf.opts.BaseDir != "" {
+		if fi, err := os.Stat(rf.opts.BaseDir); err != nil || !fi.IsDir() {
+			return 2, badInput("--workdir %s: not a directory", rf.opts.BaseDir)
+		}
+	}
+
+	bar := newProgressBar(stdout)
+	rf.opts.Progress = bar.update
+	rf.opts.OnStep = func(s report.Step) {
+		bar.clear()
+		fmt.Fprintln(stdout, report.StepLine(s))
+	}
+	fmt.Fprintf(stdout, "etcd-drill %s  backend=%s members=%d keys=%d seed=%d\n",
+		sc.Name, rf.opts.Backend, rf.opts.Members, rf.opts.Keys, rf.opts.Seed)
+	rep, runErr := scenarios.Run(ctx, sc, rf.opts)
+	if errors.Is(runErr, scenarios.ErrBadInput) {
+		return 2, badInput("%v", errors.Unwrap(runErr))
+	}
+	if rep == nil {
+		return 1, runErr
+	}
+	rep.WriteSummary(stdout, false)
+	if rf.reportPath != "" {
+		if err := rep.WriteFile(rf.reportPath); err != nil {
+			return 1, err
+		}
+	}
+	if !rep.Passed {
+		return 1, nil
+	}
+	return 0, nil
+}
+
+// checkWritable makes sure the report can be written before the drill runs.
+func checkWritable(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return errors.New("is a directory")
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("directory %s does not exist", dir)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	f, err := os.CreateTemp(dir, ".etcd-drill-check-*")
+	if err != nil {
+		return fmt.Errorf("directory %s is not writable", dir)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// progressBar draws the workload's progress when stdout is a terminal.
+type progressBar struct {
+	w     io.Writer
+	tty   bool
+	mu    sync.Mutex
+	last  time.Time
+	shown bool
+}
+
+func newProgressBar(w io.Writer) *progressBar {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			tty = true
+		}
+	}
+	return &progressBar{w: w, tty: tty}
+}
+
+func (p *progressBar) update(phase string, done, total int) {
+	if !p.tty || total <= 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if done < total && now.Sub(p.last) < 50*time.Millisecond {
+		return
+	}
+	p.last = now
+	const width = 30
+	fill := width * done / total
+	fmt.Fprintf(p.w, "\r  %-24s [%s%s] %d/%d", phase, strings.Repeat("#", fill), strings.Repeat(".", width-fill), done, total)
+	p.shown = true
+}
+
+func (p *progressBar) clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shown {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.shown = false
+	}
+}

@@ -1,0 +1,327 @@
+// Package harness holds what a drill runs on: clusters of members started by a
+// backend, the run directory, and the state handed from step to step.
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/etcd-drill/etcd-drill/harness/backend"
+	"github.com/etcd-drill/etcd-drill/harness/ports"
+)
+
+// ClusterSpec says how to lay out a cluster.
+type ClusterSpec struct {
+	// Size is the number of members, 1 to 9.
+	Size int
+	// NamePrefix names members prefix1, prefix2, ...
+	NamePrefix string
+	// Dir is the folder that holds the members' data dirs and logs.
+	Dir string
+	// Token is the initial-cluster-token.
+	Token   string
+	Timing  backend.Timing
+	NoFsync bool
+}
+
+// MaxMembers is the largest cluster a drill runs.
+const MaxMembers = 9
+
+// Plan reserves ports and lays out the member specs of a new cluster; nothing
+// is started and nothing is written to disk.
+func Plan(alloc *ports.Allocator, cs ClusterSpec) ([]backend.MemberSpec, error) {
+	if cs.Size < 1 || cs.Size > MaxMembers {
+		return nil, fmt.Errorf("cluster size %d: must be 1 to %d", cs.Size, MaxMembers)
+	}
+	ps, err := alloc.Reserve(2 * cs.Size)
+	if err != nil {
+		return nil, fmt.Errorf("plan cluster %s: %w", cs.NamePrefix, err)
+	}
+	specs := make([]backend.MemberSpec, cs.Size)
+	var ic []string
+	for i := range specs {
+		name := cs.NamePrefix + strconv.Itoa(i+1)
+		specs[i] = backend.MemberSpec{
+			Name:      name,
+			DataDir:   filepath.Join(cs.Dir, name+".etcd"),
+			LogPath:   filepath.Join(cs.Dir, name+".log"),
+			ClientURL: "http://127.0.0.1:" + strconv.Itoa(ps[2*i]),
+			PeerURL:   "http://127.0.0.1:" + strconv.Itoa(ps[2*i+1]),
+			Token:     cs.Token,
+			State:     backend.StateNew,
+			Timing:    cs.Timing,
+			NoFsync:   cs.NoFsync,
+		}
+		ic = append(ic, name+"="+specs[i].PeerURL)
+	}
+	for i := range specs {
+		specs[i].InitialCluster = strings.Join(ic, ",")
+	}
+	return specs, nil
+}
+
+// Cluster is a set of members started by one backend.
+type Cluster struct {
+	Backend backend.Backend
+	Token   string
+	timing  backend.Timing
+
+	mu      sync.Mutex
+	members []backend.Member
+	clients map[string]*clientv3.Client // by endpoint set
+}
+
+// Start starts every member of specs at once and waits until each one answers
+// a linearizable read. On failure it kills what it started.
+func Start(ctx context.Context, be backend.Backend, specs []backend.MemberSpec) (*Cluster, error) {
+	c := &Cluster{Backend: be, clients: map[string]*clientv3.Client{}}
+	if len(specs) > 0 {
+		c.Token = specs[0].Token
+		c.timing = specs[0].Timing
+	}
+	if c.timing.Heartbeat == 0 {
+		c.timing = backend.Timing{Heartbeat: 100 * time.Millisecond, Election: time.Second} // etcd's defaults
+	}
+	if err := c.Add(ctx, specs...); err != nil {
+		c.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	if err := c.WaitHealthy(ctx); err != nil {
+		c.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return c, nil
+}
+
+// Add starts members one after another, each once the one before listens,
+// and adds them to the cluster without waiting for them to be healthy.
+//
+// Starting one at a time is faster than starting all at once: a new member
+// asks its peers whether it was bootstrapped before, and a peer whose socket
+// listens but whose server is still bootstrapping holds that question for
+// etcd's whole bootstrap timeout (1 s), while a peer not yet listening answers
+// at once with a refused connection.
+func (c *Cluster) Add(ctx context.Context, specs ...backend.MemberSpec) error {
+	for _, s := range specs {
+		m, err := c.Backend.Start(ctx, s)
+		if err != nil {
+			return err
+		}
+		c.mu.Lock()
+		c.members = append(c.members, m)
+		c.mu.Unlock()
+	}
+	return nil
+}
+
+// Members returns the members, in start order.
+func (c *Cluster) Members() []backend.Member {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]backend.Member(nil), c.members...)
+}
+
+// Member returns the member called name, or nil.
+func (c *Cluster) Member(name string) backend.Member {
+	for _, m := range c.Members() {
+		if m.Name() == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// Live returns the members that have not exited.
+func (c *Cluster) Live() []backend.Member {
+	var live []backend.Member
+	for _, m := range c.Members() {
+		select {
+		case <-m.Exited():
+		default:
+			live = append(live, m)
+		}
+	}
+	return live
+}
+
+// Endpoints returns the client URLs of ms.
+func Endpoints(ms []backend.Member) []string {
+	eps := make([]string, len(ms))
+	for i, m := range ms {
+		eps[i] = m.ClientURL()
+	}
+	return eps
+}
+
+// NewClient returns a client of endpoints that logs nowhere; the caller closes it.
+func NewClient(endpoints ...string) (*clientv3.Client, error) {
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:            endpoints,
+		DialTimeout:          2 * time.Second,
+		DialKeepAliveTime:    time.Second,
+		DialKeepAliveTimeout: time.Second,
+		Logger:               zap.NewNop(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("client of %v: %w", endpoints, err)
+	}
+	return cli, nil
+}
+
+// Client returns a client of the given members (all live ones if none are
+// named), shared and closed with the cluster.
+func (c *Cluster) Client(ms ...backend.Member) (*clientv3.Client, error) {
+	if len(ms) == 0 {
+		ms = c.Live()
+	}
+	if len(ms) == 0 {
+		return nil, errors.New("no live member to connect to")
+	}
+	eps := Endpoints(ms)
+	key := strings.Join(eps, ",")
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cli, ok := c.clients[key]; ok {
+		return cli, nil
+	}
+	cli, err := NewClient(eps...)
+	if err != nil {
+		return nil, err
+	}
+	c.clients[key] = cli
+	return cli, nil
+}
+
+// pollInterval is how often a wait checks its condition.
+const pollInterval = 10 * time.Millisecond
+
+// WaitHealthy waits until every live member answers a linearizable read.
+func (c *Cluster) WaitHealthy(ctx context.Context) error {
+	ms := c.Live()
+	errs := make([]error, len(ms))
+	var wg sync.WaitGroup
+	for i, m := range ms {
+		wg.Go(func() { errs[i] = c.waitMemberHealthy(ctx, m) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (c *Cluster) waitMemberHealthy(ctx context.Context, m backend.Member) error {
+	cli, err := c.Client(m)
+	if err != nil {
+		return err
+	}
+	var last error
+	for {
+		select {
+		case <-m.Exited():
+			return fmt.Errorf("member %s exited while waiting for it to be healthy: %v", m.Name(), m.ExitStatus().Err)
+		default:
+		}
+		rctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		_, last = cli.Get(rctx, "health")
+		cancel()
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("member %s not healthy: %w (last error: %v)", m.Name(), ctx.Err(), last)
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+// ClusterID returns the cluster ID that members report.
+func (c *Cluster) ClusterID(ctx context.Context) (uint64, error) {
+	cli, err := c.Client()
+	if err != nil {
+		return 0, err
+	}
+	resp, err := cli.MemberList(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("member list: %w", err)
+	}
+	return resp.Header.ClusterId, nil
+}
+
+// Leader returns the member that leads, as seen by the live members.
+func (c *Cluster) Leader(ctx context.Context) (backend.Member, error) {
+	cli, err := c.Client()
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range c.Live() {
+		st, err := cli.Status(ctx, m.ClientURL())
+		if err != nil {
+			continue
+		}
+		if st.Leader == st.Header.MemberId {
+			return m, nil
+		}
+	}
+	return nil, errors.New("no live member says it leads")
+}
+
+// Kill kills every live member at once, without waiting for them to release
+// their resources.
+func (c *Cluster) Kill() error {
+	var errs []error
+	for _, m := range c.Live() {
+		if err := m.Kill(); err != nil {
+			errs = append(errs, fmt.Errorf("kill member %s: %w", m.Name(), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close kills every member, closes clients and waits until members have
+// released everything.
+func (c *Cluster) Close(ctx context.Context) error {
+	c.mu.Lock()
+	clients := c.clients
+	c.clients = map[string]*clientv3.Client{}
+	ms := append([]backend.Member(nil), c.members...)
+	c.mu.Unlock()
+	for _, cli := range clients {
+		cli.Close()
+	}
+	var errs []error
+	for _, m := range ms {
+		if err := m.Kill(); err != nil {
+			errs = append(errs, fmt.Errorf("kill member %s: %w", m.Name(), err))
+		}
+	}
+	for _, m := range ms {
+		if err := m.Wait(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ProbePrefix is where the harness writes its own keys, apart from the
+// workload's, so the ledger check never sees them.
+const ProbePrefix = "/drill-probe/"
+
+// Names returns the names of ms.
+func Names(ms []backend.Member) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Name()
+	}
+	return out
+}
+
+// Timing returns the raft timing the members were started with.
+func (c *Cluster) Timing() backend.Timing { return c.timing }

@@ -1,0 +1,158 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/etcd-drill/etcd-drill/harness/backend"
+	"github.com/etcd-drill/etcd-drill/harness/logs"
+	"github.com/etcd-drill/etcd-drill/harness/ports"
+	"github.com/etcd-drill/etcd-drill/harness/report"
+	"github.com/etcd-drill/etcd-drill/harness/workload"
+)
+
+// Snapshot is the backup taken during a drill.
+type Snapshot struct {
+	Path     string
+	Member   string
+	Revision int64
+	Size     int64
+	Hash     uint32
+	Keys     int
+	// Copied: a copy of member/snap/db, with no integrity hash.
+	Copied bool
+}
+
+// Effect says what a fault did, to whom, and what it left behind.
+type Effect struct {
+	Fault   string
+	Members []string
+	At      time.Time
+	// InForce is how long the fault took to take effect.
+	InForce time.Duration
+	// QuorumLost is set by the fault's confirmation.
+	QuorumLost bool
+	Detail     string
+}
+
+// Drill is the state one drill hands from step to step. Faults and recoveries
+// read it; the scenario runner owns it.
+type Drill struct {
+	// RunDir holds every member's data dir and log, the snapshot and the
+	// recovery's files.
+	RunDir  string
+	Ports   *ports.Allocator
+	Backend backend.Backend
+	Timing  backend.Timing
+	NoFsync bool
+	// Size is the number of members of the cluster under test.
+	Size int
+	// Token is the original cluster's initial-cluster-token.
+	Token string
+
+	// Cluster is the cluster under test; Recovered the one recovery made.
+	Cluster   *Cluster
+	Recovered *Cluster
+	Workload  *workload.Workload
+	Snapshot  Snapshot
+	Effect    Effect
+	Report    *report.Report
+
+	clusters []*Cluster
+}
+
+// NewDrill makes a run directory under base (the system temp dir if empty).
+func NewDrill(base string, be backend.Backend, size int) (*Drill, error) {
+	dir, err := os.MkdirTemp(base, "etcd-drill-")
+	if err != nil {
+		return nil, fmt.Errorf("make run directory: %w", err)
+	}
+	return &Drill{
+		RunDir:  dir,
+		Ports:   ports.New(),
+		Backend: be,
+		Size:    size,
+		Token:   "etcd-drill-" + filepath.Base(dir),
+	}, nil
+}
+
+// Spec lays out a cluster of size members named prefix1.. under RunDir/dir.
+func (d *Drill) Spec(prefix, dir, token string, size int) ClusterSpec {
+	return ClusterSpec{
+		Size:       size,
+		NamePrefix: prefix,
+		Dir:        filepath.Join(d.RunDir, dir),
+		Token:      token,
+		Timing:     d.Timing,
+		NoFsync:    d.NoFsync,
+	}
+}
+
+// StartCluster plans and starts a cluster, and tracks it for Close.
+func (d *Drill) StartCluster(ctx context.Context, cs ClusterSpec) (*Cluster, error) {
+	specs, err := Plan(d.Ports, cs)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cs.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("make cluster directory: %w", err)
+	}
+	return d.StartMembers(ctx, specs)
+}
+
+// StartMembers starts members from specs laid out beforehand (restored data
+// dirs, say), waits until they are healthy and tracks them for Close.
+func (d *Drill) StartMembers(ctx context.Context, specs []backend.MemberSpec) (*Cluster, error) {
+	c, err := Start(ctx, d.Backend, specs)
+	if err != nil {
+		return nil, fmt.Errorf("start cluster: %w", err)
+	}
+	d.clusters = append(d.clusters, c)
+	return c, nil
+}
+
+// Track makes Close end c too.
+func (d *Drill) Track(c *Cluster) { d.clusters = append(d.clusters, c) }
+
+// Logger returns a logger writing to RunDir/name.log, and a function that
+// closes it.
+func (d *Drill) Logger(name string) (*zap.Logger, func(), error) {
+	return logs.ToFile(filepath.Join(d.RunDir, name+".log"))
+}
+
+// Close ends every cluster of the drill, gives back its ports and, unless
+// keep, removes the run directory.
+func (d *Drill) Close(ctx context.Context, keep bool) error {
+	var errs []error
+	// Kill everything first so that members release in parallel: an embedded
+	// member takes up to a second to close its peer server.
+	for _, c := range d.clusters {
+		if err := c.Kill(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, c := range d.clusters {
+		if err := c.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	d.clusters = nil
+	d.Ports.ReleaseAll()
+	if err := d.Backend.Close(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("close backend: %w", err))
+	}
+	if !keep {
+		if err := os.RemoveAll(d.RunDir); err != nil {
+			errs = append(errs, fmt.Errorf("remove run directory: %w", err))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("clean up drill: %v", errs)
+	}
+	return nil
+}

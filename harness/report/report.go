@@ -1,0 +1,180 @@
+// Package report is the outcome of one drill: a JSON file for scripts and CI,
+// and a short summary for people.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Snapshot describes the backup a recovery used.
+type Snapshot struct {
+	Path        string `json:"path,omitempty"`
+	Member      string `json:"member,omitempty"`
+	Revision    int64  `json:"revision"`
+	SizeBytes   int64  `json:"size_bytes"`
+	TotalKeys   int    `json:"total_keys"`
+	Hash        uint32 `json:"hash"`
+	HashChecked bool   `json:"hash_checked"`
+}
+
+// Keys counts the keyspace check.
+type Keys struct {
+	// Acknowledged counts every acknowledged write of the drill.
+	Acknowledged  int `json:"acknowledged"`
+	Failed        int `json:"failed"`
+	Expected      int `json:"expected"`
+	Restored      int `json:"restored"`
+	Lost          int `json:"lost"`
+	Resurrected   int `json:"resurrected"`
+	Indeterminate int `json:"indeterminate"`
+	Duplicates    int `json:"duplicates"`
+}
+
+// RPO counts what the recovery point cost.
+type RPO struct {
+	// WritesAfterSnapshot: acknowledged writes above the snapshot revision,
+	// which a restore is expected to lose.
+	WritesAfterSnapshot int `json:"writes_after_snapshot"`
+}
+
+// Cluster tells the old and recovered clusters apart.
+type Cluster struct {
+	OldID            string   `json:"old_id"`
+	NewID            string   `json:"new_id"`
+	IDChanged        bool     `json:"id_changed"`
+	HashKVConsistent bool     `json:"hashkv_consistent"`
+	HashKVRevision   int64    `json:"hashkv_revision"`
+	Members          []string `json:"members,omitempty"`
+}
+
+// Fault says what was done, to whom, and whether it took effect.
+type Fault struct {
+	Name       string    `json:"name"`
+	Members    []string  `json:"members"`
+	At         time.Time `json:"at"`
+	QuorumLost bool      `json:"quorum_lost"`
+	Detail     string    `json:"detail,omitempty"`
+}
+
+// Panic is a member's panic, read from its log or exit.
+type Panic struct {
+	Member  string `json:"member"`
+	Message string `json:"message"`
+	Caller  string `json:"caller,omitempty"`
+}
+
+// Step is one stage of the pipeline and its wall time.
+type Step struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
+	Error   string  `json:"error"`
+	Detail  string  `json:"detail,omitempty"`
+}
+
+// Finding is one key that is not as the ledger says.
+type Finding struct {
+	Key  string `json:"key"`
+	Kind string `json:"kind"`
+	Want string `json:"want"`
+	Got  string `json:"got"`
+}
+
+// Workload sums up the writes.
+type Workload struct {
+	Writes         int     `json:"writes"`
+	Concurrency    int     `json:"concurrency"`
+	ValueSize      int     `json:"value_size"`
+	AckedPerSecond float64 `json:"acked_per_second"`
+	BeforeSnapshot int     `json:"before_snapshot"`
+	AfterSnapshot  int     `json:"after_snapshot"`
+}
+
+// Report is the JSON contract of design.md, and a little more.
+type Report struct {
+	Scenario    string    `json:"scenario"`
+	Description string    `json:"description,omitempty"`
+	Backend     string    `json:"backend"`
+	EtcdVersion string    `json:"etcd_version"`
+	Members     int       `json:"members"`
+	Seed        uint64    `json:"seed"`
+	Passed      bool      `json:"passed"`
+	Failures    []string  `json:"failures"`
+	Snapshot    Snapshot  `json:"snapshot"`
+	Keys        Keys      `json:"keys"`
+	RPO         RPO       `json:"rpo"`
+	RTOSeconds  float64   `json:"rto_seconds"`
+	Cluster     Cluster   `json:"cluster"`
+	Fault       *Fault    `json:"fault,omitempty"`
+	Panics      []Panic   `json:"panics"`
+	Steps       []Step    `json:"steps"`
+	Findings    []Finding `json:"findings,omitempty"`
+	Workload    Workload  `json:"workload"`
+	RunDir      string    `json:"run_dir,omitempty"`
+	Kept        bool      `json:"kept"`
+	Started     time.Time `json:"started"`
+	Seconds     float64   `json:"seconds"`
+
+	mu sync.Mutex
+}
+
+// New starts a report.
+func New(scenario, backend string, members int, seed uint64) *Report {
+	return &Report{
+		Scenario: scenario, Backend: backend, Members: members, Seed: seed,
+		Failures: []string{}, Panics: []Panic{}, Steps: []Step{},
+		Started: time.Now(),
+	}
+}
+
+// Fail records an assertion that did not hold.
+func (r *Report) Fail(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Failures = append(r.Failures, fmt.Sprintf(format, args...))
+}
+
+// AddStep records a finished step.
+func (r *Report) AddStep(s Step) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Steps = append(r.Steps, s)
+}
+
+// Finish sets Passed from the failures and the total time.
+func (r *Report) Finish() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Passed = len(r.Failures) == 0
+	r.Seconds = time.Since(r.Started).Seconds()
+}
+
+// WriteFile writes the report as indented JSON, atomically.
+func (r *Report) WriteFile(path string) error {
+	r.mu.Lock()
+	b, err := json.MarshalIndent(r, "", "  ")
+	r.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("encode report: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".report-*.json")
+	if err != nil {
+		return fmt.Errorf("write report %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write report %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write report %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write report %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,65 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// StepLine formats one step for people: name, wall time, what it did.
+func StepLine(s Step) string {
+	line := fmt.Sprintf("  %-24s %7.3fs  %s", s.Name, s.Seconds, s.Detail)
+	if s.Error != "" {
+		line += "  ERROR: " + s.Error
+	}
+	return strings.TrimRight(line, " ")
+}
+
+// Header is the first line of a summary.
+func (r *Report) Header() string {
+	return fmt.Sprintf("etcd-drill %s  backend=%s members=%d seed=%d etcd=%s",
+		r.Scenario, r.Backend, r.Members, r.Seed, r.EtcdVersion)
+}
+
+// WriteSummary writes the short summary: the steps (unless they were shown
+// as they ran), key counts, RTO, RPO and the verdict.
+func (r *Report) WriteSummary(w io.Writer, withSteps bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if withSteps {
+		fmt.Fprintln(w, r.Header())
+		for _, s := range r.Steps {
+			fmt.Fprintln(w, StepLine(s))
+		}
+	}
+	k := r.Keys
+	fmt.Fprintf(w, "keys:     acknowledged %d, expected %d, restored %d, lost %d, resurrected %d, indeterminate %d\n",
+		k.Acknowledged, k.Expected, k.Restored, k.Lost, k.Resurrected, k.Indeterminate)
+	fmt.Fprintf(w, "recovery: RTO %.3fs, RPO %d acknowledged writes after snapshot revision %d\n",
+		r.RTOSeconds, r.RPO.WritesAfterSnapshot, r.Snapshot.Revision)
+	if r.Cluster.NewID != "" {
+		fmt.Fprintf(w, "cluster:  id %s -> %s, hashkv consistent %v at revision %d\n",
+			r.Cluster.OldID, r.Cluster.NewID, r.Cluster.HashKVConsistent, r.Cluster.HashKVRevision)
+	}
+	for _, p := range r.Panics {
+		fmt.Fprintf(w, "panic:    %s: %s\n", p.Member, p.Message)
+	}
+	for i, f := range r.Findings {
+		if i == 5 {
+			fmt.Fprintf(w, "          ... %d more findings in the report\n", len(r.Findings)-5)
+			break
+		}
+		fmt.Fprintf(w, "%-9s %s: want %s, got %s\n", f.Kind+":", f.Key, f.Want, f.Got)
+	}
+	if r.Kept && r.RunDir != "" {
+		fmt.Fprintf(w, "kept:     %s\n", r.RunDir)
+	}
+	if r.Passed {
+		fmt.Fprintf(w, "PASS %s in %.2fs\n", r.Scenario, r.Seconds)
+		return
+	}
+	fmt.Fprintf(w, "FAIL %s in %.2fs\n", r.Scenario, r.Seconds)
+	for _, f := range r.Failures {
+		fmt.Fprintf(w, "  - %s\n", f)
+	}
+}

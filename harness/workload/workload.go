@@ -1,0 +1,252 @@
+package workload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// DefaultPrefix is where the workload writes.
+const DefaultPrefix = "/drill/"
+
+// Config shapes the writes.
+type Config struct {
+	// Prefix under which every key is written.
+	Prefix string
+	// Concurrency is the number of writers; each owns its own keys, so the
+	// writes to one key come from one writer, in order.
+	Concurrency int
+	// ValueSize is the length of every value, in bytes (at least long enough
+	// for the writer id and sequence that make each value unique).
+	ValueSize int
+	// DeleteRatio and OverwriteRatio are the shares of deletes of a live key
+	// and of puts to a key written before (maybe deleted since).
+	DeleteRatio    float64
+	OverwriteRatio float64
+	// Seed makes the choice of keys and operations repeatable per writer.
+	Seed uint64
+	// OpTimeout bounds each write.
+	OpTimeout time.Duration
+}
+
+// DefaultConfig is what a drill uses unless told otherwise.
+func DefaultConfig() Config {
+	return Config{
+		Prefix:         DefaultPrefix,
+		Concurrency:    128,
+		ValueSize:      64,
+		DeleteRatio:    0.05,
+		OverwriteRatio: 0.10,
+		Seed:           1,
+		OpTimeout:      5 * time.Second,
+	}
+}
+
+// Validate reports a config that cannot run.
+func (c Config) Validate() error {
+	switch {
+	case c.Prefix == "":
+		return errors.New("workload prefix is empty")
+	case c.Concurrency < 1:
+		return fmt.Errorf("workload concurrency %d: must be at least 1", c.Concurrency)
+	case c.ValueSize < 1:
+		return fmt.Errorf("workload value size %d: must be at least 1", c.ValueSize)
+	case c.DeleteRatio < 0 || c.OverwriteRatio < 0 || c.DeleteRatio+c.OverwriteRatio > 1:
+		return fmt.Errorf("workload ratios delete %.2f + overwrite %.2f: each must be in [0,1] and their sum at most 1", c.DeleteRatio, c.OverwriteRatio)
+	case c.OpTimeout <= 0:
+		return fmt.Errorf("workload op timeout %v: must be positive", c.OpTimeout)
+	}
+	return nil
+}
+
+// Workload is a set of writers and the ledger they fill. Writers keep their
+// state between Run calls, so a later phase goes on where the last stopped.
+type Workload struct {
+	cfg     Config
+	ledger  *Ledger
+	writers []*writer
+}
+
+type writer struct {
+	id   int
+	rng  *rand.Rand
+	seq  int
+	keys []string        // every key this writer has written, in order of creation
+	live map[string]bool // keys whose last acknowledged write was a put
+}
+
+// New returns a workload recording into ledger.
+func New(cfg Config, ledger *Ledger) (*Workload, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	w := &Workload{cfg: cfg, ledger: ledger}
+	for i := range cfg.Concurrency {
+		w.writers = append(w.writers, &writer{
+			id:   i,
+			rng:  rand.New(rand.NewPCG(cfg.Seed, uint64(i))),
+			live: map[string]bool{},
+		})
+	}
+	return w, nil
+}
+
+// Ledger returns the ledger the workload fills.
+func (w *Workload) Ledger() *Ledger { return w.ledger }
+
+// Stats sums up one Run.
+type Stats struct {
+	Counts
+	Elapsed time.Duration
+}
+
+// PerSecond is the rate of acknowledged writes.
+func (s Stats) PerSecond() float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return float64(s.Acknowledged) / s.Elapsed.Seconds()
+}
+
+// Run sends n writes through cli, spread over the writers, and returns when
+// every one of them has an outcome. progress, if not nil, is called with the
+// number of writes done so far (from several goroutines). Run stops early
+// when ctx ends.
+func (w *Workload) Run(ctx context.Context, cli *clientv3.Client, n int, progress func(done int)) (Stats, error) {
+	start := time.Now()
+	var tickets, done atomic.Int64
+	var counts [Indeterminate + 1]atomic.Int64
+	var wg sync.WaitGroup
+	for _, wr := range w.writers {
+		wg.Go(func() {
+			for ctx.Err() == nil && tickets.Add(1) <= int64(n) {
+				op := wr.next(w.cfg)
+				w.send(ctx, cli, &op)
+				wr.settle(op)
+				w.ledger.Record(op)
+				counts[op.Outcome].Add(1)
+				d := done.Add(1)
+				if progress != nil {
+					progress(int(d))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	st := Stats{
+		Counts: Counts{
+			Acknowledged:  int(counts[Acknowledged].Load()),
+			Failed:        int(counts[Failed].Load()),
+			Indeterminate: int(counts[Indeterminate].Load()),
+		},
+		Elapsed: time.Since(start),
+	}
+	if err := ctx.Err(); err != nil {
+		return st, fmt.Errorf("workload stopped after %d of %d writes: %w", st.Total(), n, err)
+	}
+	return st, nil
+}
+
+// next picks the writer's next write.
+func (wr *writer) next(cfg Config) Op {
+	wr.seq++
+	op := Op{Writer: wr.id, Seq: wr.seq}
+	r := wr.rng.Float64()
+	switch {
+	case r < cfg.DeleteRatio && len(wr.live) > 0:
+		op.Kind = Delete
+		op.Key = wr.pickLive()
+	case r < cfg.DeleteRatio+cfg.OverwriteRatio && len(wr.keys) > 0:
+		op.Kind = Put
+		op.Key = wr.keys[wr.rng.IntN(len(wr.keys))]
+	default:
+		op.Kind = Put
+		op.Key = cfg.Prefix + "w" + strconv.Itoa(wr.id) + "/k" + strconv.Itoa(len(wr.keys))
+		wr.keys = append(wr.keys, op.Key)
+	}
+	if op.Kind == Put {
+		op.Value = value(wr.id, wr.seq, cfg.ValueSize)
+	}
+	return op
+}
+
+// pickLive picks a live key in a repeatable way (map order is random).
+func (wr *writer) pickLive() string {
+	start := wr.rng.IntN(len(wr.keys))
+	for i := range wr.keys {
+		k := wr.keys[(start+i)%len(wr.keys)]
+		if wr.live[k] {
+			return k
+		}
+	}
+	return wr.keys[start]
+}
+
+// settle updates what the writer believes of its keys.
+func (wr *writer) settle(op Op) {
+	switch {
+	case op.Outcome != Acknowledged:
+		// Unknown; a live key stays a candidate for a delete.
+	case op.Kind == Put:
+		wr.live[op.Key] = true
+	case op.Kind == Delete:
+		delete(wr.live, op.Key)
+	}
+}
+
+// value makes the unique value of write seq of writer id.
+func value(id, seq, size int) string {
+	v := "w" + strconv.Itoa(id) + "-s" + strconv.Itoa(seq) + "-"
+	if len(v) < size {
+		v += strings.Repeat("x", size-len(v))
+	}
+	return v
+}
+
+func (w *Workload) send(ctx context.Context, cli *clientv3.Client, op *Op) {
+	octx, cancel := context.WithTimeout(ctx, w.cfg.OpTimeout)
+	defer cancel()
+	switch op.Kind {
+	case Put:
+		resp, err := cli.Put(octx, op.Key, op.Value)
+		if err == nil {
+			op.Revision = resp.Header.Revision
+		}
+		op.Outcome, op.Err = Classify(err)
+	case Delete:
+		resp, err := cli.Delete(octx, op.Key)
+		if err == nil {
+			op.Revision = resp.Header.Revision
+			op.Deleted = resp.Deleted
+		}
+		op.Outcome, op.Err = Classify(err)
+	}
+}
+
+// Classify sorts a write's error into an outcome. Only errors that say etcd
+// refused the request before applying it count as failed; a timeout or a lost
+// connection may hide an applied write.
+func Classify(err error) (Outcome, string) {
+	if err == nil {
+		return Acknowledged, ""
+	}
+	if st, ok := status.FromError(err); ok {
+		switch st.Code() {
+		case codes.InvalidArgument, codes.FailedPrecondition, codes.ResourceExhausted,
+			codes.PermissionDenied, codes.Unauthenticated, codes.OutOfRange,
+			codes.AlreadyExists, codes.NotFound:
+			return Failed, err.Error()
+		}
+	}
+	return Indeterminate, err.Error()
+}

@@ -1,0 +1,20 @@
+// Package recovery holds the procedures that bring a cluster back, one per
+// file. A recovery knows nothing of the fault that came before it: it reads
+// the drill's state (the snapshot, the old cluster) and returns a healthy
+// cluster.
+package recovery
+
+import (
+	"context"
+
+	"github.com/etcd-drill/etcd-drill/harness"
+)
+
+// Recovery is one procedure of the recovery guide.
+type Recovery interface {
+	Name() string
+	// NeedsSnapshot says whether the drill must take a snapshot first.
+	NeedsSnapshot() bool
+	// Recover returns a healthy cluster made from what the drill holds.
+	Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error)
+}

@@ -1,0 +1,120 @@
+package scenarios
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/etcd-drill/etcd-drill/harness"
+	"github.com/etcd-drill/etcd-drill/harness/backend"
+	"github.com/etcd-drill/etcd-drill/harness/backend/embedded"
+	"github.com/etcd-drill/etcd-drill/harness/report"
+	"github.com/etcd-drill/etcd-drill/harness/workload"
+)
+
+// Options tune one run of a scenario.
+type Options struct {
+	// Backend is embedded (the default).
+	Backend string
+	// Members is the cluster size, 1 to 9.
+	Members int
+	// Keys is the number of writes before the snapshot.
+	Keys int
+	// WritesAfter is the number of writes after the snapshot (the recovery
+	// point window); negative means 1% of Keys, at least 10.
+	WritesAfter int
+	Seed        uint64
+	// Workload shapes the writes; its Seed is taken from Seed.
+	Workload workload.Config
+	// BaseDir is where the run directory is made (the temp dir if empty).
+	BaseDir string
+	// Keep leaves the run directory (data dirs, logs, snapshot) in place.
+	Keep   bool
+	Timing backend.Timing
+	// NoFsync runs members with --unsafe-no-fsync.
+	NoFsync bool
+	// Progress, if set, hears how far a workload phase is.
+	Progress func(phase string, done, total int)
+	// OnStep, if set, hears each step as it ends.
+	OnStep func(report.Step)
+}
+
+// DefaultOptions is a 3-member embedded drill of 10,000 writes.
+func DefaultOptions() Options {
+	return Options{
+		Backend:     "embedded",
+		Members:     3,
+		Keys:        10000,
+		WritesAfter: -1,
+		Seed:        1,
+		Workload:    workload.DefaultConfig(),
+		// Loopback members can run ten times faster than etcd's defaults
+		// (100 ms, 1 s): elections and the quorum-loss probe take a tenth.
+		Timing: backend.Timing{Heartbeat: 25 * time.Millisecond, Election: 250 * time.Millisecond},
+	}
+}
+
+// Backends lists the backends Run knows.
+func Backends() []string { return []string{"embedded"} }
+
+// NewBackend returns the backend called name.
+func NewBackend(name string) (backend.Backend, error) {
+	switch name {
+	case "embedded", "":
+		return embedded.New(), nil
+	}
+	return nil, fmt.Errorf("unknown backend %q (known: %s)", name, strings.Join(Backends(), ", "))
+}
+
+// writesAfter resolves the default number of writes after the snapshot.
+func (o Options) writesAfter() int {
+	if o.WritesAfter >= 0 {
+		return o.WritesAfter
+	}
+	return max(10, o.Keys/100)
+}
+
+// Validate reports options that cannot run sc, before anything is created.
+func Validate(sc Scenario, o Options) error {
+	if o.Members < 1 || o.Members > harness.MaxMembers {
+		return fmt.Errorf("--members %d: must be 1 to %d", o.Members, harness.MaxMembers)
+	}
+	if o.Members < sc.MinMembers {
+		return fmt.Errorf("scenario %s needs at least %d members, got %d", sc.Name, sc.MinMembers, o.Members)
+	}
+	if o.Keys < 0 {
+		return fmt.Errorf("--keys %d: must be 0 or more", o.Keys)
+	}
+	if err := o.Workload.Validate(); err != nil {
+		return err
+	}
+	be, err := NewBackend(o.Backend)
+	if err != nil {
+		return err
+	}
+	if missing := lacks(be.Caps(), needs(sc)); len(missing) > 0 {
+		return fmt.Errorf("scenario %s cannot run on the %s backend: it needs %s", sc.Name, be.Name(), strings.Join(missing, ", "))
+	}
+	if o.Timing.Heartbeat <= 0 || o.Timing.Election < 5*o.Timing.Heartbeat {
+		return fmt.Errorf("timing heartbeat %v, election %v: the election timeout must be at least 5 heartbeats", o.Timing.Heartbeat, o.Timing.Election)
+	}
+	return nil
+}
+
+func needs(sc Scenario) backend.Caps { return sc.Fault.Needs() }
+
+// lacks names the capabilities in want that have misses.
+func lacks(have, want backend.Caps) []string {
+	var out []string
+	check := func(w, h bool, name string) {
+		if w && !h {
+			out = append(out, name)
+		}
+	}
+	check(want.HardKill, have.HardKill, "hard kill")
+	check(want.Restart, have.Restart, "restart")
+	check(want.Pause, have.Pause, "pause")
+	check(want.Partition, have.Partition, "network partition")
+	check(want.SurvivesMemberPanic, have.SurvivesMemberPanic, "members that can panic without taking the harness down")
+	return out
+}
