@@ -120,8 +120,8 @@ func config(spec backend.MemberSpec, lg *zap.Logger) (*embed.Config, error) {
 }
 
 type member struct {
-	spec    backend.MemberSpec
-	e       *embed.Etcd
+	spec     backend.MemberSpec
+	e        *embed.Etcd
 	closeLog func()
 
 	mu       sync.Mutex
