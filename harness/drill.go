@@ -116,6 +116,9 @@ func (d *Drill) StartMembers(ctx context.Context, specs []backend.MemberSpec) (*
 	return c, nil
 }
 
+// Clusters returns every cluster the drill started, in order.
+func (d *Drill) Clusters() []*Cluster { return append([]*Cluster(nil), d.clusters...) }
+
 // Track makes Close end c too.
 func (d *Drill) Track(c *Cluster) { d.clusters = append(d.clusters, c) }
 

@@ -48,7 +48,7 @@ func Run(ctx context.Context, sc Scenario, o Options) (*report.Report, error) {
 	if runErr != nil {
 		rep.Fail("%v", runErr)
 	}
-	r.collectPanics()
+	r.collectMembers()
 	r.step(context.WithoutCancel(ctx), "cleanup", func(ctx context.Context) (string, error) {
 		cctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
 		defer cancel()
@@ -309,13 +309,11 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 // maxFindings bounds the keys listed in a report.
 const maxFindings = 50
 
-// collectPanics lists the panics of every member of every cluster.
-func (r *runner) collectPanics() {
-	for _, c := range []*harness.Cluster{r.d.Cluster, r.d.Recovered} {
-		if c == nil {
-			continue
-		}
+// collectMembers lists the panics and URLs of every member of every cluster.
+func (r *runner) collectMembers() {
+	for _, c := range r.d.Clusters() {
 		for _, m := range c.Members() {
+			r.rep.URLs = append(r.rep.URLs, m.ClientURL(), m.PeerURL())
 			select {
 			case <-m.Exited():
 				if p := m.ExitStatus().Panic; p != "" {

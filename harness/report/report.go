@@ -114,10 +114,12 @@ type Report struct {
 	Steps       []Step    `json:"steps"`
 	Findings    []Finding `json:"findings,omitempty"`
 	Workload    Workload  `json:"workload"`
-	RunDir      string    `json:"run_dir,omitempty"`
-	Kept        bool      `json:"kept"`
-	Started     time.Time `json:"started"`
-	Seconds     float64   `json:"seconds"`
+	// URLs lists every client and peer URL the drill's members used.
+	URLs    []string  `json:"urls"`
+	RunDir  string    `json:"run_dir,omitempty"`
+	Kept    bool      `json:"kept"`
+	Started time.Time `json:"started"`
+	Seconds float64   `json:"seconds"`
 
 	mu sync.Mutex
 }

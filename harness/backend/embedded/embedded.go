@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
@@ -212,6 +213,8 @@ func (m *member) Kill() error {
 		p.Listener.Close()
 	}
 	m.e.Server.HardStop()
+	// Established connections die with a killed process; cut them too.
+	_, _ = cutConnections(urlPort(m.spec.ClientURL), urlPort(m.spec.PeerURL))
 	m.markExited(backend.Exit{Killed: true, Code: -1, At: time.Now()})
 	m.release()
 	return nil
@@ -241,3 +244,13 @@ func (m *member) Wait(ctx context.Context) error {
 }
 
 var _ backend.Member = (*member)(nil)
+
+// urlPort is the port of a URL like http://127.0.0.1:2379, or 0.
+func urlPort(u string) int {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return 0
+	}
+	p, _ := strconv.Atoi(pu.Port())
+	return p
+}
