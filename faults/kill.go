@@ -15,9 +15,9 @@ import (
 // KillMajority kills floor(N/2)+1 members at once, the leader first, so the
 // cluster loses quorum.
 type KillMajority struct {
-	// ProbeTimeout is the deadline of the write that must fail once quorum
-	// is gone; zero means ProbeTimeout.
-	ProbeTimeout time.Duration
+	// Window is how long the survivors must take no write; zero means
+	// QuorumLossWindow.
+	Window time.Duration
 }
 
 func (KillMajority) Name() string { return "kill-majority" }
@@ -64,8 +64,8 @@ func (KillMajority) Inject(ctx context.Context, c *harness.Cluster) (harness.Eff
 	return e, errors.Join(errs...)
 }
 
-// Confirm proves quorum is lost: every victim has exited, and a write with a
-// short deadline through the survivors fails.
+// Confirm proves quorum is lost: every victim has exited, and the survivors
+// take no write for longer than they would need to elect a new leader.
 func (k KillMajority) Confirm(ctx context.Context, c *harness.Cluster, e *harness.Effect) error {
 	for _, name := range e.Members {
 		if m := c.Member(name); m != nil {
@@ -76,45 +76,60 @@ func (k KillMajority) Confirm(ctx context.Context, c *harness.Cluster, e *harnes
 			}
 		}
 	}
-	err := ProbeWrite(ctx, c, k.probeTimeout(c))
-	if err == nil {
-		return errors.New("quorum not lost: a write succeeded after the kill")
+	err := NoWriteFor(ctx, c, k.window(c))
+	if err != nil {
+		return err
 	}
 	e.QuorumLost = true
-	e.Detail += "; quorum lost: " + err.Error()
+	if len(c.Live()) == 0 {
+		e.Detail += "; quorum lost: no member left alive"
+	} else {
+		e.Detail += fmt.Sprintf("; quorum lost: %s took no write in %s", strings.Join(harness.Names(c.Live()), ", "), k.window(c))
+	}
 	return nil
 }
 
-func (k KillMajority) probeTimeout(c *harness.Cluster) time.Duration {
-	if k.ProbeTimeout > 0 {
-		return k.ProbeTimeout
+func (k KillMajority) window(c *harness.Cluster) time.Duration {
+	if k.Window > 0 {
+		return k.Window
 	}
-	return ProbeTimeout(c)
+	return QuorumLossWindow(c)
 }
 
-// ProbeTimeout is how long a write may take on a healthy loopback cluster
-// before it counts as failed: five heartbeats, at least 250 ms. A healthy
-// cluster acknowledges a write in a few milliseconds.
-func ProbeTimeout(c *harness.Cluster) time.Duration {
-	return max(5*c.Timing().Heartbeat, 250*time.Millisecond)
+// QuorumLossWindow is how long survivors must refuse every write before
+// quorum counts as lost: three election timeouts, time enough for survivors
+// that still have a majority to notice the dead leader (one to two election
+// timeouts), elect another and commit.
+func QuorumLossWindow(c *harness.Cluster) time.Duration {
+	return 3 * c.Timing().Election
 }
 
-// ProbeWrite writes one key through the live members with a deadline and
-// returns the write's error. With no live member it returns an error at once.
-func ProbeWrite(ctx context.Context, c *harness.Cluster, timeout time.Duration) error {
+// NoWriteFor keeps trying to write through the live members for window, and
+// returns an error as soon as one write is acknowledged. With no live member
+// it returns nil at once.
+func NoWriteFor(ctx context.Context, c *harness.Cluster, window time.Duration) error {
 	live := c.Live()
 	if len(live) == 0 {
-		return errors.New("no member left alive")
+		return nil
 	}
 	cli, err := c.Client(live...)
 	if err != nil {
 		return err
 	}
-	pctx, cancel := context.WithTimeout(ctx, timeout)
+	wctx, cancel := context.WithTimeout(ctx, window)
 	defer cancel()
-	_, err = cli.Put(pctx, harness.ProbePrefix+"quorum", time.Now().Format(time.RFC3339Nano))
-	if err != nil {
-		return fmt.Errorf("write through %s failed within %s: %w", strings.Join(harness.Names(live), ", "), timeout, err)
+	attempt := max(window/5, 20*time.Millisecond)
+	for wctx.Err() == nil {
+		actx, acancel := context.WithTimeout(wctx, attempt)
+		_, err := cli.Put(actx, harness.ProbePrefix+"quorum", time.Now().Format(time.RFC3339Nano))
+		acancel()
+		if err == nil {
+			return fmt.Errorf("quorum not lost: %s took a write after the kill", strings.Join(harness.Names(live), ", "))
+		}
+		<-actx.Done() // a refused write returns at once; do not spin
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	return nil
 }

@@ -2,11 +2,20 @@ package scenarios
 
 import (
 	"context"
+	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/etcd-drill/etcd-drill/faults"
+	"github.com/etcd-drill/etcd-drill/harness"
 	"github.com/etcd-drill/etcd-drill/harness/leakcheck"
+	"github.com/etcd-drill/etcd-drill/harness/report"
+	"github.com/etcd-drill/etcd-drill/harness/workload"
+	"github.com/etcd-drill/etcd-drill/recovery"
 )
 
 func smallOptions(t *testing.T) Options {
@@ -47,5 +56,154 @@ func TestRunLeavesNothingBehind(t *testing.T) {
 	}
 	if len(entries) != 0 {
 		t.Fatalf("run left %d entries in its base dir, first %s", len(entries), entries[0].Name())
+	}
+}
+
+// damagingRestore restores as usual, then damages the restored keyspace the
+// way a broken procedure might.
+type damagingRestore struct {
+	recovery.SnapshotRestore
+	damage func(ctx context.Context, cli *clientv3.Client, ops []workload.Op, rev int64) error
+}
+
+func (r damagingRestore) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
+	c, err := r.SnapshotRestore.Recover(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	cli, err := c.Client()
+	if err != nil {
+		return nil, err
+	}
+	return c, r.damage(ctx, cli, d.Workload.Ledger().Ops(), d.Snapshot.Revision)
+}
+
+// lastAckedPut finds a key whose last acknowledged write at or below rev is a put.
+func lastAckedPut(ops []workload.Op, rev int64) string {
+	last := map[string]workload.Op{}
+	for _, op := range ops {
+		if op.Outcome == workload.Acknowledged && op.Revision <= rev {
+			if prev, ok := last[op.Key]; !ok || op.Revision > prev.Revision {
+				last[op.Key] = op
+			}
+		}
+	}
+	for k, op := range last {
+		if op.Kind == workload.Put {
+			return k
+		}
+	}
+	return ""
+}
+
+func TestRunFailsWhenTheRecoveryLosesData(t *testing.T) {
+	cases := []struct {
+		name  string
+		check func(t *testing.T, rep *report.Report)
+		harm  func(ctx context.Context, cli *clientv3.Client, ops []workload.Op, rev int64) error
+	}{
+		{
+			name: "an acknowledged key deleted after the restore",
+			harm: func(ctx context.Context, cli *clientv3.Client, ops []workload.Op, rev int64) error {
+				_, err := cli.Delete(ctx, lastAckedPut(ops, rev))
+				return err
+			},
+			check: func(t *testing.T, rep *report.Report) {
+				if rep.Keys.Lost != 1 || rep.Keys.Resurrected != 0 {
+					t.Fatalf("keys %+v, want exactly 1 lost", rep.Keys)
+				}
+			},
+		},
+		{
+			name: "a key the workload never wrote",
+			harm: func(ctx context.Context, cli *clientv3.Client, ops []workload.Op, rev int64) error {
+				_, err := cli.Put(ctx, workload.DefaultPrefix+"intruder", "x")
+				return err
+			},
+			check: func(t *testing.T, rep *report.Report) {
+				if rep.Keys.Resurrected != 1 || rep.Keys.Lost != 0 {
+					t.Fatalf("keys %+v, want exactly 1 resurrected", rep.Keys)
+				}
+			},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			sc, err := Lookup("quorum-loss/snapshot-restore")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc.Recovery = damagingRestore{damage: tc.harm}
+			rep, err := Run(context.Background(), sc, smallOptions(t))
+			if err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			if rep.Passed {
+				t.Fatal("the drill passed although the recovery damaged the keyspace")
+			}
+			if len(rep.Findings) != 1 {
+				t.Fatalf("findings %+v, want one", rep.Findings)
+			}
+			tc.check(t, rep)
+		})
+	}
+}
+
+// killLeader kills the leader alone: the other two of three keep quorum and
+// elect a new leader, which the confirmation must notice.
+type killLeader struct{ faults.KillMajority }
+
+func (killLeader) Inject(ctx context.Context, c *harness.Cluster) (harness.Effect, error) {
+	m, err := c.Leader(ctx)
+	if err != nil {
+		return harness.Effect{}, err
+	}
+	return harness.Effect{Fault: "kill-leader", Members: []string{m.Name()}, At: time.Now()}, m.Kill()
+}
+
+func TestRunFailsWhenTheFaultKeepsQuorum(t *testing.T) {
+	sc, err := Lookup("quorum-loss/snapshot-restore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Fault = killLeader{}
+	rep, err := Run(context.Background(), sc, smallOptions(t))
+	if err == nil {
+		t.Fatal("run succeeded although the fault did not break quorum")
+	}
+	if rep == nil || rep.Passed {
+		t.Fatal("report says passed")
+	}
+	if !strings.Contains(err.Error(), "quorum not lost") {
+		t.Fatalf("error %q does not say quorum was not lost", err)
+	}
+	last := rep.Steps[len(rep.Steps)-1]
+	if last.Name != "cleanup" || last.Error != "" {
+		t.Fatalf("last step %+v, want a clean cleanup", last)
+	}
+}
+
+func TestRunRefusesBadInputBeforeCreatingAnything(t *testing.T) {
+	sc, err := Lookup("quorum-loss/snapshot-restore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mod := range []func(*Options){
+		func(o *Options) { o.Members = 0 },
+		func(o *Options) { o.Members = 10 },
+		func(o *Options) { o.Keys = -1 },
+		func(o *Options) { o.Backend = "nope" },
+		func(o *Options) { o.Workload.Concurrency = 0 },
+		func(o *Options) { o.Timing.Election = o.Timing.Heartbeat },
+	} {
+		o := smallOptions(t)
+		mod(&o)
+		rep, err := Run(context.Background(), sc, o)
+		if !errors.Is(err, ErrBadInput) || rep != nil {
+			t.Fatalf("options %+v: got report %v, error %v; want ErrBadInput", o, rep, err)
+		}
+		if entries, _ := os.ReadDir(o.BaseDir); len(entries) != 0 {
+			t.Fatalf("bad input left %s behind", entries[0].Name())
+		}
 	}
 }

@@ -1,0 +1,175 @@
+package embedded_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/etcd-drill/etcd-drill/harness"
+	"github.com/etcd-drill/etcd-drill/harness/backend"
+	"github.com/etcd-drill/etcd-drill/harness/backend/embedded"
+	"github.com/etcd-drill/etcd-drill/harness/leakcheck"
+	"github.com/etcd-drill/etcd-drill/harness/ports"
+)
+
+var fast = backend.Timing{Heartbeat: 25 * time.Millisecond, Election: 250 * time.Millisecond}
+
+func startCluster(tb testing.TB, size int) (*harness.Cluster, []backend.MemberSpec) {
+	tb.Helper()
+	alloc := ports.New()
+	specs, err := harness.Plan(alloc, harness.ClusterSpec{Size: size, NamePrefix: "m", Dir: tb.TempDir(), Token: "test", Timing: fast})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := harness.Start(ctx, embedded.New(), specs)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := c.Close(context.Background()); err != nil {
+			tb.Error(err)
+		}
+		alloc.ReleaseAll()
+	})
+	return c, specs
+}
+
+func put(ctx context.Context, cli *clientv3.Client, key string) error {
+	pctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	_, err := cli.Put(pctx, key, "v")
+	return err
+}
+
+func TestKillTakesEffectAtOnce(t *testing.T) {
+	c, _ := startCluster(t, 3)
+	ctx := context.Background()
+	leader, err := c.Leader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err := harness.NewClient(leader.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	if err := put(ctx, cli, "before"); err != nil {
+		t.Fatalf("write before the kill: %v", err)
+	}
+	if err := leader.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-leader.Exited():
+	default:
+		t.Fatal("Exited not closed when Kill returned")
+	}
+	if st := leader.ExitStatus(); !st.Killed {
+		t.Fatalf("exit status %+v, want Killed", st)
+	}
+	// The two others still have quorum, so only a dead member refuses this.
+	err = put(ctx, cli, "after")
+	if err == nil {
+		t.Fatal("a write through the killed member succeeded")
+	}
+	// Nothing listens on its ports any more, as after a process kill.
+	if err := leakcheck.Ports([]string{leader.ClientURL(), leader.PeerURL()}); err != nil {
+		t.Fatal(err)
+	}
+	// The survivors elect a new leader and take writes.
+	survivors, err := c.Client(c.Live()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for err = put(ctx, survivors, "survivors"); err != nil; err = put(ctx, survivors, "survivors") {
+		if time.Now().After(deadline) {
+			t.Fatalf("survivors never took a write: %v", err)
+		}
+	}
+}
+
+func TestRestartOnItsDataDir(t *testing.T) {
+	c, specs := startCluster(t, 1)
+	ctx := context.Background()
+	cli, err := c.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := put(ctx, cli, "kept"); err != nil {
+		t.Fatal(err)
+	}
+	m := c.Members()[0]
+	if err := m.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := m.Wait(wctx); err != nil {
+		t.Fatal(err)
+	}
+	again, err := harness.Start(wctx, embedded.New(), specs)
+	if err != nil {
+		t.Fatalf("restart on the same data dir: %v", err)
+	}
+	defer again.Close(ctx)
+	cli2, err := again.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := cli2.Get(wctx, "kept")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "v" {
+		t.Fatalf("after restart got %v, want the key written before the kill", resp.Kvs)
+	}
+}
+
+func TestStopIsGraceful(t *testing.T) {
+	c, _ := startCluster(t, 1)
+	m := c.Members()[0]
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := m.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-m.Exited():
+	default:
+		t.Fatal("Exited not closed after Stop")
+	}
+	if st := m.ExitStatus(); st.Killed || st.Err != nil {
+		t.Fatalf("exit status after Stop %+v, want a clean stop", st)
+	}
+}
+
+// BenchmarkKill measures how long Kill takes to put a member of a 3-member
+// cluster out of service (target: within 100 ms).
+func BenchmarkKill(b *testing.B) {
+	var total, worst time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		c, _ := startCluster(b, 3)
+		m := c.Members()[i%3]
+		b.StartTimer()
+		start := time.Now()
+		if err := m.Kill(); err != nil {
+			b.Fatal(err)
+		}
+		d := time.Since(start)
+		b.StopTimer()
+		total += d
+		worst = max(worst, d)
+		if err := c.Close(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(total.Microseconds())/float64(b.N)/1000, "ms/kill")
+	b.ReportMetric(float64(worst.Microseconds())/1000, "ms-worst")
+}
