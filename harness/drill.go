@@ -26,6 +26,8 @@ type Snapshot struct {
 	Keys     int
 	// Copied: a copy of member/snap/db, with no integrity hash.
 	Copied bool
+	// HashChecked: a restore verified the snapshot's integrity hash.
+	HashChecked bool
 }
 
 // Effect says what a fault did, to whom, and what it left behind.

@@ -74,6 +74,7 @@ func (r SnapshotRestore) Recover(ctx context.Context, d *harness.Drill) (*harnes
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	d.Snapshot.HashChecked = !r.SkipHashCheck
 	c, err := d.StartMembers(ctx, specs)
 	if err != nil {
 		return nil, fmt.Errorf("start restored cluster: %w", err)

@@ -48,6 +48,10 @@ func Run(ctx context.Context, sc Scenario, o Options) (*report.Report, error) {
 	if runErr != nil {
 		rep.Fail("%v", runErr)
 	}
+	if d.Workload != nil {
+		counts := d.Workload.Ledger().Count()
+		rep.Keys.Acknowledged, rep.Keys.Failed = counts.Acknowledged, counts.Failed
+	}
 	r.collectMembers()
 	r.step(context.WithoutCancel(ctx), "cleanup", func(ctx context.Context) (string, error) {
 		cctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
@@ -58,7 +62,7 @@ func Run(ctx context.Context, sc Scenario, o Options) (*report.Report, error) {
 		return "", d.Close(cctx, false)
 	})
 	if !o.Keep {
-		rep.RunDir = ""
+		rep.RunDir, rep.Snapshot.Path = "", "" // removed with the run directory
 	}
 	rep.Finish()
 	if o.Keep {
@@ -219,9 +223,7 @@ func (r *runner) recover(ctx context.Context) (string, error) {
 		return "", err
 	}
 	r.d.Recovered = c
-	if r.sc.Recovery.NeedsSnapshot() && !r.d.Snapshot.Copied {
-		r.rep.Snapshot.HashChecked = true
-	}
+	r.rep.Snapshot.HashChecked = r.d.Snapshot.HashChecked
 	return fmt.Sprintf("%s: %d members %s healthy", r.sc.Recovery.Name(), len(c.Members()), strings.Join(harness.Names(c.Members()), ",")), nil
 }
 
@@ -257,9 +259,8 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 	}
 	ops := d.Workload.Ledger().Ops()
 	res := verify.CheckAt(ops, d.Snapshot.Revision, actual)
-	counts := d.Workload.Ledger().Count()
+	rep.Verified = true
 	rep.Keys = report.Keys{
-		Acknowledged: counts.Acknowledged, Failed: counts.Failed,
 		Expected: res.Expected, Restored: res.Restored, Lost: res.Lost, Resurrected: res.Resurrected,
 		Indeterminate: res.Indeterminate, Duplicates: res.Duplicates,
 	}

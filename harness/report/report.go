@@ -96,24 +96,26 @@ type Workload struct {
 
 // Report is the JSON contract of design.md, and a little more.
 type Report struct {
-	Scenario    string    `json:"scenario"`
-	Description string    `json:"description,omitempty"`
-	Backend     string    `json:"backend"`
-	EtcdVersion string    `json:"etcd_version"`
-	Members     int       `json:"members"`
-	Seed        uint64    `json:"seed"`
-	Passed      bool      `json:"passed"`
-	Failures    []string  `json:"failures"`
-	Snapshot    Snapshot  `json:"snapshot"`
-	Keys        Keys      `json:"keys"`
-	RPO         RPO       `json:"rpo"`
-	RTOSeconds  float64   `json:"rto_seconds"`
-	Cluster     Cluster   `json:"cluster"`
-	Fault       *Fault    `json:"fault,omitempty"`
-	Panics      []Panic   `json:"panics"`
-	Steps       []Step    `json:"steps"`
-	Findings    []Finding `json:"findings,omitempty"`
-	Workload    Workload  `json:"workload"`
+	Scenario    string   `json:"scenario"`
+	Description string   `json:"description,omitempty"`
+	Backend     string   `json:"backend"`
+	EtcdVersion string   `json:"etcd_version"`
+	Members     int      `json:"members"`
+	Seed        uint64   `json:"seed"`
+	Passed      bool     `json:"passed"`
+	Failures    []string `json:"failures"`
+	Snapshot    Snapshot `json:"snapshot"`
+	Keys        Keys     `json:"keys"`
+	// Verified: the keyspace check ran (keys.expected and on are set).
+	Verified   bool      `json:"verified"`
+	RPO        RPO       `json:"rpo"`
+	RTOSeconds float64   `json:"rto_seconds"`
+	Cluster    Cluster   `json:"cluster"`
+	Fault      *Fault    `json:"fault,omitempty"`
+	Panics     []Panic   `json:"panics"`
+	Steps      []Step    `json:"steps"`
+	Findings   []Finding `json:"findings,omitempty"`
+	Workload   Workload  `json:"workload"`
 	// URLs lists every client and peer URL the drill's members used.
 	URLs    []string  `json:"urls"`
 	RunDir  string    `json:"run_dir,omitempty"`

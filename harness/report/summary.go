@@ -33,10 +33,14 @@ func (r *Report) WriteSummary(w io.Writer, withSteps bool) {
 		}
 	}
 	k := r.Keys
-	fmt.Fprintf(w, "keys:     acknowledged %d, expected %d, restored %d, lost %d, resurrected %d, indeterminate %d\n",
-		k.Acknowledged, k.Expected, k.Restored, k.Lost, k.Resurrected, k.Indeterminate)
-	fmt.Fprintf(w, "recovery: RTO %.3fs, RPO %d acknowledged writes after snapshot revision %d\n",
-		r.RTOSeconds, r.RPO.WritesAfterSnapshot, r.Snapshot.Revision)
+	if r.Verified {
+		fmt.Fprintf(w, "keys:     acknowledged %d, expected %d, restored %d, lost %d, resurrected %d, indeterminate %d\n",
+			k.Acknowledged, k.Expected, k.Restored, k.Lost, k.Resurrected, k.Indeterminate)
+		fmt.Fprintf(w, "recovery: RTO %.3fs, RPO %d acknowledged writes after snapshot revision %d\n",
+			r.RTOSeconds, r.RPO.WritesAfterSnapshot, r.Snapshot.Revision)
+	} else {
+		fmt.Fprintf(w, "keys:     not verified (%d writes acknowledged, %d failed before the drill stopped)\n", k.Acknowledged, k.Failed)
+	}
 	if r.Cluster.NewID != "" {
 		fmt.Fprintf(w, "cluster:  id %s -> %s, hashkv consistent %v at revision %d\n",
 			r.Cluster.OldID, r.Cluster.NewID, r.Cluster.HashKVConsistent, r.Cluster.HashKVRevision)
