@@ -23,6 +23,9 @@ func main() {
 	// gRPC logs to stderr by default; a drill's terminal shows only its own lines.
 	grpclog.SetLoggerV2(grpclog.NewLoggerV2(io.Discard, io.Discard, io.Discard))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first Ctrl-C stops the drill and cleans up; a second one ends the
+	// process at once.
+	go func() { <-ctx.Done(); stop() }()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -48,7 +51,8 @@ exit status: 0 passed, 1 an assertion failed, 2 bad input
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		// Bad usage is one line on stderr (design.md, CLI contract).
+		fmt.Fprintln(stderr, "etcd-drill: no command given (want list or run; etcd-drill help shows the usage)")
 		return 2
 	}
 	var err error

@@ -23,17 +23,15 @@ type runFlags struct {
 	reportPath string
 }
 
-func newRunFlags(stdout io.Writer) (*flag.FlagSet, *runFlags) {
+func newRunFlags() (*flag.FlagSet, *runFlags) {
 	rf := &runFlags{opts: scenarios.DefaultOptions()}
 	o := &rf.opts
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
-		fs.SetOutput(stdout)
-		fmt.Fprintln(stdout, "usage: etcd-drill run SCENARIO [flags]\n\nflags:")
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-	}
+	// Parse calls Usage on -h and on every parse error: a bad flag must give
+	// one line on stderr only, and --help its usage once, so Parse's call
+	// does nothing and cmdRun prints the usage itself (printRunUsage).
+	fs.Usage = func() {}
 	fs.StringVar(&o.Backend, "backend", o.Backend, "cluster backend: "+strings.Join(scenarios.Backends(), ", "))
 	fs.IntVar(&o.Members, "members", o.Members, "cluster size, 1 to 9")
 	fs.IntVar(&o.Keys, "keys", o.Keys, "writes before the snapshot")
@@ -48,6 +46,14 @@ func newRunFlags(stdout io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.DurationVar(&o.Timing.Heartbeat, "heartbeat", o.Timing.Heartbeat, "raft heartbeat interval of members")
 	fs.DurationVar(&o.Timing.Election, "election", o.Timing.Election, "raft election timeout of members")
 	return fs, rf
+}
+
+// printRunUsage writes run's usage and flags to w.
+func printRunUsage(fs *flag.FlagSet, w io.Writer) {
+	fmt.Fprintln(w, "usage: etcd-drill run SCENARIO [flags]\n\nflags:")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
 }
 
 // parseInterleaved parses flags that may stand before and after positional
@@ -68,10 +74,10 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	fs, rf := newRunFlags(stdout)
+	fs, rf := newRunFlags()
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
-		fs.Usage()
+		printRunUsage(fs, stdout)
 		return 0, errHelp
 	}
 	if err != nil {

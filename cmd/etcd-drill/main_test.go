@@ -1,0 +1,580 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The tests run the real binary, so exit codes, stdout and stderr are what a
+// user or a CI script sees.
+
+const scenario = "quorum-loss/snapshot-restore"
+
+// steps are the step lines a snapshot-restore drill prints, in order.
+var steps = []string{
+	"start-cluster", "workload", "snapshot", "workload-after-snapshot", "fault",
+	"confirm-fault", "recover", "first-write", "verify", "cleanup",
+}
+
+// binary is the etcd-drill built by TestMain.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "drill-cli-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "make build dir:", err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "etcd-drill")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build etcd-drill:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// env is this process's environment with TMPDIR set to tmp.
+func env(tmp string) []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TMPDIR=") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, "TMPDIR="+tmp)
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// runCLI runs etcd-drill with args and TMPDIR=tmp, and waits at most a minute.
+func runCLI(t *testing.T, tmp string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = env(tmp)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("etcd-drill %s: still running after a minute; stdout:\n%s\nstderr:\n%s", strings.Join(args, " "), &stdout, &stderr)
+	}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("etcd-drill %s: %v", strings.Join(args, " "), err)
+	}
+	return result{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\n--- stdout:\n%s--- stderr:\n%s", r.code, r.stdout, r.stderr)
+}
+
+// assertEmptyDir fails if dir holds anything, such as a run directory
+// (etcd-drill-*) the drill should have removed.
+func assertEmptyDir(t *testing.T, dir string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if len(names) > 0 {
+		t.Errorf("%s is not empty after the run: %v", dir, names)
+	}
+}
+
+// assertNoLogLines fails if out holds a JSON log line (a member's zap log).
+func assertNoLogLines(t *testing.T, name, out string) {
+	t.Helper()
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "{") {
+			t.Errorf("%s has a JSON log line: %s", name, line)
+			return
+		}
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "no-such-dir", "report.json")
+	isDir := t.TempDir()
+	cases := []struct {
+		name string
+		// args returns the arguments; it may set things up or skip.
+		args func(t *testing.T) []string
+		// want are strings the stderr line must hold: they name the problem.
+		want []string
+	}{
+		{"unknown scenario", fixed("run", "no-such/scenario", "--keys", "100"), []string{`unknown scenario "no-such/scenario"`}},
+		{"members 0", fixed("run", scenario, "--keys", "100", "--members", "0"), []string{"--members 0"}},
+		{"members 10", fixed("run", scenario, "--keys", "100", "--members", "10"), []string{"--members 10"}},
+		{"members x", fixed("run", scenario, "--keys", "100", "--members", "x"), []string{`"x"`, "-members"}},
+		{"keys -1", fixed("run", scenario, "--keys", "-1"), []string{"--keys -1"}},
+		{"report dir missing", fixed("run", scenario, "--keys", "100", "--report", missing), []string{"--report", filepath.Dir(missing), "does not exist"}},
+		{"report dir read-only", readOnlyReport, []string{"--report", "not writable"}},
+		{"report is a directory", fixed("run", scenario, "--keys", "100", "--report", isDir), []string{"--report", "is a directory"}},
+		{"no scenario", fixed("run"), []string{"scenario"}},
+		{"no scenario, flags only", fixed("run", "--keys", "100"), []string{"scenario"}},
+		{"two scenarios", fixed("run", scenario, scenario, "--keys", "100"), []string{"scenario", "2 arguments"}},
+		{"unknown command", fixed("frobnicate"), []string{`unknown command "frobnicate"`}},
+		{"no command", fixed(), []string{"no command"}},
+		{"unknown flag", fixed("run", scenario, "--keys", "100", "--no-such-flag"), []string{"-no-such-flag"}},
+		{"unknown backend", fixed("run", scenario, "--keys", "100", "--backend", "nope"), []string{`unknown backend "nope"`}},
+		{"list with an argument", fixed("list", "extra"), []string{"list", `"extra"`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			args := tc.args(t)
+			tmp := t.TempDir()
+			r := runCLI(t, tmp, args...)
+			if r.code != 2 {
+				t.Errorf("exit status %d, want 2\n%v", r.code, r)
+			}
+			if !strings.HasSuffix(r.stderr, "\n") || strings.Count(r.stderr, "\n") != 1 {
+				t.Errorf("stderr is not exactly one line: %q", r.stderr)
+			}
+			if !strings.HasPrefix(r.stderr, "etcd-drill: ") {
+				t.Errorf("stderr does not start with \"etcd-drill: \": %q", r.stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr %q does not name the problem: want %q in it", r.stderr, w)
+				}
+			}
+			if r.stdout != "" {
+				t.Errorf("bad input printed on stdout:\n%s", r.stdout)
+			}
+			assertEmptyDir(t, tmp)
+		})
+	}
+	// Nothing may be written where a report was refused.
+	if _, err := os.Stat(filepath.Dir(missing)); !os.IsNotExist(err) {
+		t.Errorf("%s exists after the runs: %v", filepath.Dir(missing), err)
+	}
+	assertEmptyDir(t, isDir)
+}
+
+func fixed(args ...string) func(*testing.T) []string {
+	return func(*testing.T) []string { return args }
+}
+
+// readOnlyReport points --report into a directory the user cannot write.
+func readOnlyReport(t *testing.T) []string {
+	ro := filepath.Join(t.TempDir(), "read-only")
+	if err := os.Mkdir(ro, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(ro, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		os.Chmod(ro, 0o755)
+		assertEmptyDir(t, ro)
+	})
+	if f, err := os.CreateTemp(ro, "probe-"); err == nil {
+		f.Close()
+		os.Remove(f.Name())
+		t.Skipf("a 0555 directory is still writable here (uid %d, root ignores modes), so it cannot stand for a read-only one", os.Getuid())
+	}
+	return []string{"run", scenario, "--keys", "100", "--report", filepath.Join(ro, "report.json")}
+}
+
+func TestList(t *testing.T) {
+	tmp := t.TempDir()
+	r := runCLI(t, tmp, "list")
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("want exit 0 and nothing on stderr\n%v", r)
+	}
+	found := false
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		name, desc, _ := strings.Cut(line, " ")
+		if name == scenario {
+			found = true
+			if strings.TrimSpace(desc) == "" {
+				t.Errorf("%s is listed without a description: %q", scenario, line)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("list does not name %s:\n%s", scenario, r.stdout)
+	}
+	assertEmptyDir(t, tmp)
+}
+
+func TestRunHelp(t *testing.T) {
+	for _, args := range [][]string{{"run", "--help"}, {"run", scenario, "-h"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			tmp := t.TempDir()
+			r := runCLI(t, tmp, args...)
+			if r.code != 0 || r.stderr != "" {
+				t.Fatalf("want exit 0 and nothing on stderr\n%v", r)
+			}
+			if n := strings.Count(r.stdout, "usage: etcd-drill run"); n != 1 {
+				t.Errorf("usage printed %d times, want once:\n%s", n, r.stdout)
+			}
+			for _, f := range []string{"-backend", "-members", "-keys", "-seed", "-report", "-keep"} {
+				if !strings.Contains(r.stdout, "  "+f+" ") && !strings.Contains(r.stdout, "  "+f+"\n") {
+					t.Errorf("help does not list flag %s:\n%s", f, r.stdout)
+				}
+			}
+			assertEmptyDir(t, tmp)
+		})
+	}
+}
+
+// stepLines returns the names of the step lines of a drill's stdout, in order.
+func stepLines(t *testing.T, stdout string) []string {
+	t.Helper()
+	known := map[string]bool{}
+	for _, s := range steps {
+		known[s] = true
+	}
+	var names []string
+	for _, line := range strings.Split(stdout, "\n") {
+		f := strings.Fields(line)
+		if !strings.HasPrefix(line, "  ") || len(f) < 2 || !known[f[0]] {
+			continue
+		}
+		if _, err := strconv.ParseFloat(strings.TrimSuffix(f[1], "s"), 64); err != nil || !strings.HasSuffix(f[1], "s") {
+			t.Errorf("step line without seconds: %q", line)
+		}
+		names = append(names, f[0])
+	}
+	return names
+}
+
+func decodeReport(t *testing.T, path string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read report: %v", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("decode report %s: %v", path, err)
+	}
+	return m
+}
+
+// get returns the field at a dotted path of a decoded report.
+func get(t *testing.T, m map[string]any, path string) any {
+	t.Helper()
+	var cur any = m
+	for _, k := range strings.Split(path, ".") {
+		obj, ok := cur.(map[string]any)
+		if !ok {
+			t.Errorf("report: %s: not inside an object", path)
+			return nil
+		}
+		if cur, ok = obj[k]; !ok {
+			t.Errorf("report: field %s missing", path)
+			return nil
+		}
+	}
+	return cur
+}
+
+func num(t *testing.T, m map[string]any, path string) float64 {
+	t.Helper()
+	v, ok := get(t, m, path).(float64)
+	if !ok {
+		t.Errorf("report: %s is not a number", path)
+	}
+	return v
+}
+
+func str(t *testing.T, m map[string]any, path string) string {
+	t.Helper()
+	v, ok := get(t, m, path).(string)
+	if !ok {
+		t.Errorf("report: %s is not a string", path)
+	}
+	return v
+}
+
+func boolean(t *testing.T, m map[string]any, path string) bool {
+	t.Helper()
+	v, ok := get(t, m, path).(bool)
+	if !ok {
+		t.Errorf("report: %s is not a bool", path)
+	}
+	return v
+}
+
+// list fails unless the field is a JSON list (not null).
+func list(t *testing.T, m map[string]any, path string) []any {
+	t.Helper()
+	v, ok := get(t, m, path).([]any)
+	if !ok {
+		t.Errorf("report: %s is not a list", path)
+	}
+	return v
+}
+
+// TestDrill runs a small drill and checks its terminal output and the report
+// contract of design.md.
+func TestDrill(t *testing.T) {
+	tmp := t.TempDir()
+	reportPath := filepath.Join(t.TempDir(), "report.json")
+	r := runCLI(t, tmp, "run", scenario, "--keys", "500", "--report", reportPath)
+	if r.code != 0 {
+		t.Fatalf("drill did not pass\n%v", r)
+	}
+	// Member logs never reach the terminal.
+	if r.stderr != "" {
+		t.Errorf("stderr is not empty:\n%s", r.stderr)
+	}
+	assertNoLogLines(t, "stdout", r.stdout)
+
+	lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
+	if !strings.HasPrefix(lines[0], "etcd-drill "+scenario+" ") {
+		t.Errorf("first line is not the drill's header: %q", lines[0])
+	}
+	if got := stepLines(t, r.stdout); !slices.Equal(got, steps) {
+		t.Errorf("step lines %v, want %v\n%s", got, steps, r.stdout)
+	}
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "PASS "+scenario+" ") {
+		t.Errorf("last line is not PASS: %q", last)
+	}
+	assertEmptyDir(t, tmp)
+
+	m := decodeReport(t, reportPath)
+	for path, want := range map[string]string{
+		"scenario": scenario, "backend": "embedded", "etcd_version": "3.7.3",
+	} {
+		if got := str(t, m, path); got != want {
+			t.Errorf("report %s = %q, want %q", path, got, want)
+		}
+	}
+	for path, want := range map[string]float64{
+		"members": 3, "seed": 1, "keys.lost": 0, "keys.resurrected": 0,
+	} {
+		if got := num(t, m, path); got != want {
+			t.Errorf("report %s = %v, want %v", path, got, want)
+		}
+	}
+	for _, path := range []string{"passed", "snapshot.hash_checked", "cluster.id_changed", "cluster.hashkv_consistent"} {
+		if !boolean(t, m, path) {
+			t.Errorf("report %s is false", path)
+		}
+	}
+	for _, path := range []string{"snapshot.revision", "snapshot.size_bytes", "rpo.writes_after_snapshot", "rto_seconds"} {
+		if v := num(t, m, path); v <= 0 {
+			t.Errorf("report %s = %v, want > 0", path, v)
+		}
+	}
+	if v := num(t, m, "keys.acknowledged"); v < 500 {
+		t.Errorf("report keys.acknowledged = %v, want >= 500", v)
+	}
+	if e, rs := num(t, m, "keys.expected"), num(t, m, "keys.restored"); e != rs || e == 0 {
+		t.Errorf("report keys.expected %v, keys.restored %v: want equal and > 0", e, rs)
+	}
+	num(t, m, "keys.indeterminate")
+	oldID, newID := str(t, m, "cluster.old_id"), str(t, m, "cluster.new_id")
+	if oldID == "" || newID == "" || oldID == newID {
+		t.Errorf("report cluster.old_id %q, new_id %q: want two different IDs", oldID, newID)
+	}
+	if f := list(t, m, "failures"); len(f) != 0 {
+		t.Errorf("report failures = %v, want []", f)
+	}
+	if p := list(t, m, "panics"); len(p) != 0 {
+		t.Errorf("report panics = %v, want []", p)
+	}
+	var names []string
+	for i, s := range list(t, m, "steps") {
+		step, ok := s.(map[string]any)
+		if !ok {
+			t.Errorf("report steps[%d] is not an object", i)
+			continue
+		}
+		name := str(t, step, "name")
+		names = append(names, name)
+		if sec := num(t, step, "seconds"); sec <= 0 {
+			t.Errorf("report step %s took %v seconds, want > 0", name, sec)
+		}
+		if e := str(t, step, "error"); e != "" {
+			t.Errorf("report step %s has error %q", name, e)
+		}
+	}
+	if !slices.Equal(names, steps) {
+		t.Errorf("report steps %v, want %v", names, steps)
+	}
+}
+
+func TestKeep(t *testing.T) {
+	tmp := t.TempDir()
+	r := runCLI(t, tmp, "run", scenario, "--keys", "500", "--seed", "7", "--keep")
+	if r.code != 0 {
+		t.Fatalf("drill did not pass\n%v", r)
+	}
+	var kept string
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if rest, ok := strings.CutPrefix(line, "kept:"); ok {
+			kept = strings.TrimSpace(rest)
+		}
+	}
+	if kept == "" {
+		t.Fatalf("stdout does not name the kept run directory (kept:)\n%v", r)
+	}
+	if filepath.Dir(kept) != tmp || !strings.HasPrefix(filepath.Base(kept), "etcd-drill-") {
+		t.Errorf("kept %s, want an etcd-drill-* directory in TMPDIR %s", kept, tmp)
+	}
+	for _, f := range []string{"cluster/m1.log", "cluster/m2.log", "cluster/m3.log", "snapshot.db", "report.json"} {
+		fi, err := os.Stat(filepath.Join(kept, f))
+		if err != nil {
+			t.Errorf("kept run directory lacks %s: %v", f, err)
+		} else if fi.Size() == 0 {
+			t.Errorf("kept %s is empty", f)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(kept, "report.json")); err == nil {
+		m := decodeReport(t, filepath.Join(kept, "report.json"))
+		if !boolean(t, m, "passed") || !boolean(t, m, "kept") || num(t, m, "seed") != 7 || str(t, m, "run_dir") != kept {
+			t.Errorf("kept report.json: passed %v, kept %v, seed %v, run_dir %q; want true, true, 7, %q",
+				m["passed"], m["kept"], m["seed"], m["run_dir"], kept)
+		}
+	}
+	if err := os.RemoveAll(kept); err != nil {
+		t.Fatal(err)
+	}
+	assertEmptyDir(t, tmp)
+}
+
+func TestFiveMembers(t *testing.T) {
+	tmp := t.TempDir()
+	reportPath := filepath.Join(t.TempDir(), "report.json")
+	r := runCLI(t, tmp, "run", scenario, "--members", "5", "--keys", "2000", "--report", reportPath)
+	if r.code != 0 {
+		t.Fatalf("drill did not pass\n%v", r)
+	}
+	m := decodeReport(t, reportPath)
+	if n := num(t, m, "members"); n != 5 {
+		t.Errorf("report members = %v, want 5", n)
+	}
+	if ms := list(t, m, "cluster.members"); len(ms) != 5 {
+		t.Errorf("report cluster.members = %v, want 5 members", ms)
+	}
+	assertEmptyDir(t, tmp)
+}
+
+// lockedBuffer collects a child's stdout while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) add(line string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.WriteString(line + "\n")
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestInterrupt sends Ctrl-C during a long workload: the drill must stop,
+// clean up and exit 1.
+func TestInterrupt(t *testing.T) {
+	const deadline = 30 * time.Second
+	tmp := t.TempDir()
+	reportPath := filepath.Join(t.TempDir(), "report.json")
+	const keys = 200000
+	cmd := exec.Command(binary, "run", scenario, "--keys", strconv.Itoa(keys), "--report", reportPath)
+	cmd.Env = env(tmp)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var stdout lockedBuffer
+	started := make(chan struct{})
+	exited := make(chan error, 1)
+	go func() {
+		once := sync.Once{}
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			stdout.add(sc.Text())
+			if f := strings.Fields(sc.Text()); len(f) > 0 && f[0] == "start-cluster" {
+				once.Do(func() { close(started) })
+			}
+		}
+		exited <- cmd.Wait() // after the last read, as StdoutPipe wants
+	}()
+	waited := false
+	t.Cleanup(func() {
+		if !waited {
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
+
+	select {
+	case <-started:
+	case err := <-exited:
+		waited = true
+		t.Fatalf("drill exited (%v) before the start-cluster line\nstdout:\n%s\nstderr:\n%s", err, &stdout, &stderr)
+	case <-time.After(deadline):
+		t.Fatalf("no start-cluster line within %v\nstdout:\n%s\nstderr:\n%s", deadline, &stdout, &stderr)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now()
+	select {
+	case <-exited:
+		waited = true
+	case <-time.After(deadline):
+		t.Fatalf("drill still running %v after SIGINT\nstdout:\n%s\nstderr:\n%s", deadline, &stdout, &stderr)
+	}
+	t.Logf("exited %v after SIGINT", time.Since(sent).Round(time.Millisecond))
+	if code := cmd.ProcessState.ExitCode(); code != 1 {
+		t.Errorf("exit status %d after SIGINT, want 1\nstdout:\n%s\nstderr:\n%s", code, &stdout, &stderr)
+	}
+	assertEmptyDir(t, tmp)
+	assertNoLogLines(t, "stderr", stderr.String())
+	out := stdout.String()
+	if got := stepLines(t, out); len(got) == 0 || got[len(got)-1] != "cleanup" {
+		t.Errorf("interrupted drill's steps %v do not end in cleanup\n%s", got, out)
+	}
+	if !strings.Contains(out, "\nFAIL "+scenario+" ") {
+		t.Errorf("interrupted drill does not say FAIL:\n%s", out)
+	}
+	m := decodeReport(t, reportPath)
+	if boolean(t, m, "passed") {
+		t.Errorf("interrupted drill's report says passed")
+	}
+	if w := num(t, m, "workload.writes"); w >= keys {
+		t.Errorf("interrupted drill wrote %v of %d keys: SIGINT did not stop the workload", w, keys)
+	}
+}
