@@ -91,7 +91,7 @@ func CheckAt(ops []workload.Op, rev int64, actual map[string]KV) Result {
 				r.Duplicates++
 			}
 		case !want.present && !have.present:
-		case explainedByIndeterminate(kops[from:], have):
+		case explainedByIndeterminate(kops[from:], rev, have):
 			r.Indeterminate++
 		case want.present:
 			r.Lost++
@@ -132,9 +132,14 @@ func expectedAt(kops []workload.Op, rev int64) (state, int) {
 }
 
 // explainedByIndeterminate: the actual state is what an indeterminate write
-// after the last acknowledged one would have left.
-func explainedByIndeterminate(later []workload.Op, have state) bool {
+// after the last acknowledged one would have left. A writer sends a write only
+// once the one before has an outcome, so a write sent after one acknowledged
+// above rev was applied, if at all, above rev too: it explains nothing.
+func explainedByIndeterminate(later []workload.Op, rev int64, have state) bool {
 	for _, op := range later {
+		if op.Outcome == workload.Acknowledged && op.Revision > rev {
+			return false
+		}
 		if op.Outcome != workload.Indeterminate {
 			continue
 		}

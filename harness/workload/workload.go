@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -61,7 +62,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("workload concurrency %d: must be at least 1", c.Concurrency)
 	case c.ValueSize < 1:
 		return fmt.Errorf("workload value size %d: must be at least 1", c.ValueSize)
-	case c.DeleteRatio < 0 || c.OverwriteRatio < 0 || c.DeleteRatio+c.OverwriteRatio > 1:
+	case !(c.DeleteRatio >= 0) || !(c.OverwriteRatio >= 0) || !(c.DeleteRatio+c.OverwriteRatio <= 1): // NaN too
 		return fmt.Errorf("workload ratios delete %.2f + overwrite %.2f: each must be in [0,1] and their sum at most 1", c.DeleteRatio, c.OverwriteRatio)
 	case c.OpTimeout <= 0:
 		return fmt.Errorf("workload op timeout %v: must be positive", c.OpTimeout)
@@ -240,13 +241,20 @@ func Classify(err error) (Outcome, string) {
 	if err == nil {
 		return Acknowledged, ""
 	}
-	if st, ok := status.FromError(err); ok {
-		switch st.Code() {
-		case codes.InvalidArgument, codes.FailedPrecondition, codes.ResourceExhausted,
-			codes.PermissionDenied, codes.Unauthenticated, codes.OutOfRange,
-			codes.AlreadyExists, codes.NotFound:
-			return Failed, err.Error()
-		}
+	// clientv3 returns etcd's own errors as rpctypes.EtcdError, which is not
+	// a gRPC status error: take its code from it.
+	code := codes.Unknown
+	var etcdErr rpctypes.EtcdError
+	if errors.As(err, &etcdErr) {
+		code = etcdErr.Code()
+	} else if st, ok := status.FromError(err); ok {
+		code = st.Code()
+	}
+	switch code {
+	case codes.InvalidArgument, codes.FailedPrecondition, codes.ResourceExhausted,
+		codes.PermissionDenied, codes.Unauthenticated, codes.OutOfRange,
+		codes.AlreadyExists, codes.NotFound:
+		return Failed, err.Error()
 	}
 	return Indeterminate, err.Error()
 }
