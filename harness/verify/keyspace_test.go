@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,11 +12,10 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 
-	"github.com/etcd-drill/etcd-drill/harness/ports"
+	"github.com/etcd-drill/etcd-drill/harness/etcdtest"
 	"github.com/etcd-drill/etcd-drill/harness/workload"
 )
 
@@ -517,41 +515,6 @@ func TestCheckAtSimulatedHistory(t *testing.T) {
 	}
 }
 
-// startEtcd starts a one-member embedded etcd on loopback ports and returns
-// its client URL. Everything is closed when the test ends.
-func startEtcd(t *testing.T) string {
-	t.Helper()
-	alloc := ports.New()
-	t.Cleanup(alloc.ReleaseAll)
-	ps, err := alloc.Reserve(2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	curl := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(ps[0])}
-	purl := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(ps[1])}
-	cfg := embed.NewConfig()
-	cfg.Dir = t.TempDir()
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{curl}, []url.URL{curl}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{purl}, []url.URL{purl}
-	cfg.InitialCluster = cfg.Name + "=" + purl.String()
-	cfg.UnsafeNoFsync = true
-	cfg.Logger = "zap"
-	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		t.Fatalf("start etcd: %v", err)
-	}
-	t.Cleanup(e.Close)
-	select {
-	case <-e.Server.ReadyNotify():
-	case err := <-e.Err():
-		t.Fatalf("etcd failed: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("etcd not ready after 10s")
-	}
-	return curl.String()
-}
-
 func newClient(t *testing.T, ep string, opts ...grpc.DialOption) *clientv3.Client {
 	t.Helper()
 	cli, err := clientv3.New(clientv3.Config{
@@ -568,7 +531,7 @@ func newClient(t *testing.T, ep string, opts ...grpc.DialOption) *clientv3.Clien
 }
 
 func TestReadKeyspaceAgainstEmbeddedEtcd(t *testing.T) {
-	ep := startEtcd(t)
+	ep := etcdtest.Single(t, nil)
 	writer := newClient(t, ep)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -690,7 +653,7 @@ func TestReadKeyspaceAgainstEmbeddedEtcd(t *testing.T) {
 // member's current revision, is healthy; checked at an earlier revision,
 // the later writes show up as damage.
 func TestCheckAtWorkloadAgainstEmbeddedEtcd(t *testing.T) {
-	ep := startEtcd(t)
+	ep := etcdtest.Single(t, nil)
 	cli := newClient(t, ep)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

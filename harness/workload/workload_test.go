@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -21,7 +20,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/etcd-drill/etcd-drill/harness/ports"
+	"github.com/etcd-drill/etcd-drill/harness/etcdtest"
 )
 
 func TestClassify(t *testing.T) {
@@ -494,43 +493,12 @@ func TestLedgerConcurrentRecord(t *testing.T) {
 	}
 }
 
-// startEtcd starts a one-member embedded etcd on loopback ports and returns a
-// client of it. Everything is closed when the test ends.
+// startEtcd starts a one-member etcd and returns a client of it; both are
+// closed when the test ends.
 func startEtcd(t *testing.T, tweak func(*embed.Config)) *clientv3.Client {
 	t.Helper()
-	alloc := ports.New()
-	t.Cleanup(alloc.ReleaseAll)
-	ps, err := alloc.Reserve(2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	curl := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(ps[0])}
-	purl := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(ps[1])}
-	cfg := embed.NewConfig()
-	cfg.Dir = t.TempDir()
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{curl}, []url.URL{curl}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{purl}, []url.URL{purl}
-	cfg.InitialCluster = cfg.Name + "=" + purl.String()
-	cfg.UnsafeNoFsync = true
-	cfg.Logger = "zap"
-	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-	if tweak != nil {
-		tweak(cfg)
-	}
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		t.Fatalf("start etcd: %v", err)
-	}
-	t.Cleanup(e.Close)
-	select {
-	case <-e.Server.ReadyNotify():
-	case err := <-e.Err():
-		t.Fatalf("etcd failed: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("etcd not ready after 10s")
-	}
 	cli, err := clientv3.New(clientv3.Config{
-		Endpoints:   []string{curl.String()},
+		Endpoints:   []string{etcdtest.Single(t, tweak)},
 		DialTimeout: 5 * time.Second,
 		Logger:      zap.NewNop(),
 	})
