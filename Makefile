@@ -28,7 +28,7 @@ unit:
 
 suites:
 	@mkdir -p $(OUT)
-	$(GO) tool ginkgo -r --timeout 15m --label-filter='$(LABELS)' \
+	$(GO) tool ginkgo -r --timeout 15m $(if $(CI),--no-color) --label-filter='$(LABELS)' \
 		--junit-report junit-suites.xml --output-dir $(OUT) ./suites
 
 # Timed drill (3 members, 10,000 writes) with each step's wall time, and the
