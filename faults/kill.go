@@ -124,7 +124,7 @@ func NoWriteFor(ctx context.Context, c *harness.Cluster, window time.Duration) e
 		_, err := cli.Put(actx, harness.ProbePrefix+"quorum", time.Now().Format(time.RFC3339Nano))
 		acancel()
 		if err == nil {
-			return fmt.Errorf("quorum not lost: %s took a write after the kill", strings.Join(harness.Names(live), ", "))
+			return fmt.Errorf("quorum not lost: %s took a write after the fault", strings.Join(harness.Names(live), ", "))
 		}
 		<-actx.Done() // a refused write returns at once; do not spin
 	}

@@ -73,17 +73,23 @@ func Plan(alloc *ports.Allocator, cs ClusterSpec) ([]backend.MemberSpec, error) 
 type Cluster struct {
 	Backend backend.Backend
 	Token   string
-	timing  backend.Timing
+	// Ports is the allocator the cluster's ports came from; faults reserve
+	// more from it (ports where nothing must listen, say).
+	Ports  *ports.Allocator
+	timing backend.Timing
 
 	mu      sync.Mutex
 	members []backend.Member
+	specs   map[string]backend.MemberSpec
+	// retired are members replaced by a restart, kept for their exits.
+	retired []backend.Member
 	clients map[string]*clientv3.Client // by endpoint set
 }
 
 // Start starts every member of specs at once and waits until each one answers
 // a linearizable read. On failure it kills what it started.
 func Start(ctx context.Context, be backend.Backend, specs []backend.MemberSpec) (*Cluster, error) {
-	c := &Cluster{Backend: be, clients: map[string]*clientv3.Client{}}
+	c := &Cluster{Backend: be, clients: map[string]*clientv3.Client{}, specs: map[string]backend.MemberSpec{}}
 	if len(specs) > 0 {
 		c.Token = specs[0].Token
 		c.timing = specs[0].Timing
@@ -118,9 +124,61 @@ func (c *Cluster) Add(ctx context.Context, specs ...backend.MemberSpec) error {
 		}
 		c.mu.Lock()
 		c.members = append(c.members, m)
+		c.specs[s.Name] = s
 		c.mu.Unlock()
 	}
 	return nil
+}
+
+// Restart starts the exited member called name again on its data dir, with
+// the spec it was first started with, and puts it in the old one's place.
+func (c *Cluster) Restart(ctx context.Context, name string) (backend.Member, error) {
+	c.mu.Lock()
+	spec, ok := c.specs[name]
+	idx := -1
+	for i, m := range c.members {
+		if m.Name() == name {
+			idx = i
+		}
+	}
+	c.mu.Unlock()
+	if !ok || idx < 0 {
+		return nil, fmt.Errorf("restart: no member %s", name)
+	}
+	old := c.members[idx]
+	select {
+	case <-old.Exited():
+	default:
+		return nil, fmt.Errorf("restart member %s: it is still running", name)
+	}
+	if err := old.Wait(ctx); err != nil {
+		return nil, err
+	}
+	m, err := c.Backend.Start(ctx, spec)
+	if err != nil {
+		return nil, fmt.Errorf("restart member %s: %w", name, err)
+	}
+	c.mu.Lock()
+	c.retired = append(c.retired, old)
+	c.members[idx] = m
+	c.mu.Unlock()
+	return m, nil
+}
+
+// Spec returns the spec member name was started with.
+func (c *Cluster) Spec(name string) (backend.MemberSpec, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.specs[name]
+	return s, ok
+}
+
+// AllMembers returns the members and those that restarts replaced, for
+// their exits and panics.
+func (c *Cluster) AllMembers() []backend.Member {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append(append([]backend.Member(nil), c.retired...), c.members...)
 }
 
 // Members returns the members, in start order.
@@ -291,7 +349,7 @@ func (c *Cluster) Close(ctx context.Context) error {
 	c.mu.Lock()
 	clients := c.clients
 	c.clients = map[string]*clientv3.Client{}
-	ms := append([]backend.Member(nil), c.members...)
+	ms := append(append([]backend.Member(nil), c.retired...), c.members...)
 	c.mu.Unlock()
 	for _, cli := range clients {
 		cli.Close()

@@ -114,6 +114,7 @@ func (d *Drill) StartMembers(ctx context.Context, specs []backend.MemberSpec) (*
 	if err != nil {
 		return nil, fmt.Errorf("start cluster: %w", err)
 	}
+	c.Ports = d.Ports
 	d.clusters = append(d.clusters, c)
 	return c, nil
 }

@@ -18,6 +18,9 @@ type Expect struct {
 	QuorumLost bool
 	// NewClusterID: the recovered cluster must be a new logical cluster.
 	NewClusterID bool
+	// PanicContains: every member the fault hit (Effect.Members) must have
+	// panicked with a message containing this.
+	PanicContains string
 }
 
 // Scenario is one drill of the catalogue.
@@ -41,6 +44,24 @@ func Catalogue() []Scenario {
 			Recovery:    recovery.SnapshotRestore{},
 			Expect:      Expect{QuorumLost: true, NewClusterID: true},
 			MinMembers:  1,
+		},
+		{
+			Name: "wrong-peer-urls/snapshot-restore",
+			Description: "MemberUpdate with a peer URL lacking its scheme (raw gRPC): every other member panics (failed NewURLs) " +
+				"and panics again on restart; restore a new cluster from a snapshot taken before",
+			Fault:      faults.SchemelessPeerURL{},
+			Recovery:   recovery.SnapshotRestore{},
+			Expect:     Expect{QuorumLost: true, NewClusterID: true, PanicContains: faults.PanicNewURLs},
+			MinMembers: 2,
+		},
+		{
+			Name: "wrong-peer-urls-unreachable/snapshot-restore",
+			Description: "MemberUpdate a majority to well-formed peer URLs where nothing listens, record whether quorum holds, " +
+				"restore a new cluster from a snapshot taken before",
+			Fault:      faults.UnreachablePeerURLs{},
+			Recovery:   recovery.SnapshotRestore{},
+			Expect:     Expect{NewClusterID: true},
+			MinMembers: 1,
 		},
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })

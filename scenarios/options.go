@@ -8,14 +8,19 @@ import (
 	"github.com/etcd-drill/etcd-drill/harness"
 	"github.com/etcd-drill/etcd-drill/harness/backend"
 	"github.com/etcd-drill/etcd-drill/harness/backend/embedded"
+	"github.com/etcd-drill/etcd-drill/harness/backend/process"
+	"github.com/etcd-drill/etcd-drill/harness/bins"
 	"github.com/etcd-drill/etcd-drill/harness/report"
 	"github.com/etcd-drill/etcd-drill/harness/workload"
 )
 
 // Options tune one run of a scenario.
 type Options struct {
-	// Backend is embedded (the default).
+	// Backend is embedded (the default) or process.
 	Backend string
+	// BinDir holds the etcd, etcdctl and etcdutl binaries for the process
+	// backend and runbooks (found by bins.Find if empty).
+	BinDir string
 	// Members is the cluster size, 1 to 9.
 	Members int
 	// Keys is the number of writes before the snapshot.
@@ -55,15 +60,32 @@ func DefaultOptions() Options {
 }
 
 // Backends lists the backends Run knows.
-func Backends() []string { return []string{"embedded"} }
+func Backends() []string { return []string{"embedded", "process"} }
 
-// NewBackend returns the backend called name.
-func NewBackend(name string) (backend.Backend, error) {
+// backendCaps says what each backend can do, without starting anything.
+func backendCaps(name string) (backend.Caps, error) {
 	switch name {
 	case "embedded", "":
-		return embedded.New(), nil
+		return embedded.New().Caps(), nil
+	case "process":
+		return process.Caps(), nil
 	}
-	return nil, fmt.Errorf("unknown backend %q (known: %s)", name, strings.Join(Backends(), ", "))
+	return backend.Caps{}, fmt.Errorf("unknown backend %q (known: %s)", name, strings.Join(Backends(), ", "))
+}
+
+// NewBackend returns the backend o names, ready to start members.
+func NewBackend(o Options) (backend.Backend, error) {
+	switch o.Backend {
+	case "embedded", "":
+		return embedded.New(), nil
+	case "process":
+		b, err := bins.Find(o.BinDir)
+		if err != nil {
+			return nil, err
+		}
+		return process.New(b)
+	}
+	return nil, fmt.Errorf("unknown backend %q (known: %s)", o.Backend, strings.Join(Backends(), ", "))
 }
 
 // writesAfter resolves the default number of writes after the snapshot.
@@ -88,12 +110,24 @@ func Validate(sc Scenario, o Options) error {
 	if err := o.Workload.Validate(); err != nil {
 		return err
 	}
-	be, err := NewBackend(o.Backend)
+	caps, err := backendCaps(o.Backend)
 	if err != nil {
 		return err
 	}
-	if missing := lacks(be.Caps(), needs(sc)); len(missing) > 0 {
-		return fmt.Errorf("scenario %s cannot run on the %s backend: it needs %s", sc.Name, be.Name(), strings.Join(missing, ", "))
+	if missing := lacks(caps, needs(sc)); len(missing) > 0 {
+		var can []string
+		for _, name := range Backends() {
+			if c, _ := backendCaps(name); len(lacks(c, needs(sc))) == 0 {
+				can = append(can, name)
+			}
+		}
+		return fmt.Errorf("scenario %s cannot run on the %s backend: it needs %s; backends that can run it: %s",
+			sc.Name, orEmbedded(o.Backend), strings.Join(missing, ", "), strings.Join(can, ", "))
+	}
+	if o.Backend == "process" {
+		if _, err := bins.Find(o.BinDir); err != nil {
+			return err
+		}
 	}
 	if o.Timing.Heartbeat <= 0 || o.Timing.Election < 5*o.Timing.Heartbeat {
 		return fmt.Errorf("timing heartbeat %v, election %v: the election timeout must be at least 5 heartbeats", o.Timing.Heartbeat, o.Timing.Election)
@@ -102,6 +136,13 @@ func Validate(sc Scenario, o Options) error {
 }
 
 func needs(sc Scenario) backend.Caps { return sc.Fault.Needs() }
+
+func orEmbedded(name string) string {
+	if name == "" {
+		return "embedded"
+	}
+	return name
+}
 
 // lacks names the capabilities in want that have misses.
 func lacks(have, want backend.Caps) []string {

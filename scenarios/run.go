@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"go.etcd.io/etcd/api/v3/version"
-
 	"github.com/etcd-drill/etcd-drill/harness"
 	"github.com/etcd-drill/etcd-drill/harness/report"
 	"github.com/etcd-drill/etcd-drill/harness/verify"
@@ -32,12 +30,16 @@ func Run(ctx context.Context, sc Scenario, o Options) (*report.Report, error) {
 	if err := Validate(sc, o); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
-	be, _ := NewBackend(o.Backend)
+	be, err := NewBackend(o)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
+	}
 	rep := report.New(sc.Name, be.Name(), o.Members, o.Seed)
 	rep.Description = sc.Description
-	rep.EtcdVersion = version.Version
+	rep.EtcdVersion = be.EtcdVersion()
 	d, err := harness.NewDrill(o.BaseDir, be, o.Members)
 	if err != nil {
+		be.Close(context.WithoutCancel(ctx))
 		return nil, err
 	}
 	d.Timing, d.NoFsync, d.Report = o.Timing, o.NoFsync, rep
@@ -53,6 +55,7 @@ func Run(ctx context.Context, sc Scenario, o Options) (*report.Report, error) {
 		rep.Keys.Acknowledged, rep.Keys.Failed = counts.Acknowledged, counts.Failed
 	}
 	r.collectMembers()
+	r.checkPanics()
 	r.step(context.WithoutCancel(ctx), "cleanup", func(ctx context.Context) (string, error) {
 		cctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
 		defer cancel()
@@ -310,15 +313,39 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 // maxFindings bounds the keys listed in a report.
 const maxFindings = 50
 
+// checkPanics asserts that every member the fault hit panicked as the
+// scenario expects.
+func (r *runner) checkPanics() {
+	want := r.sc.Expect.PanicContains
+	if want == "" || r.rep.Fault == nil {
+		return
+	}
+	for _, name := range r.rep.Fault.Members {
+		found := false
+		for _, p := range r.rep.Panics {
+			if p.Member == name && strings.Contains(p.Message, want) {
+				found = true
+			}
+		}
+		if !found {
+			r.rep.Fail("member %s did not panic with %q", name, want)
+		}
+	}
+}
+
 // collectMembers lists the panics and URLs of every member of every cluster.
 func (r *runner) collectMembers() {
 	for _, c := range r.d.Clusters() {
-		for _, m := range c.Members() {
-			r.rep.URLs = append(r.rep.URLs, m.ClientURL(), m.PeerURL())
+		seen := map[string]bool{}
+		for _, m := range c.AllMembers() {
+			if !seen[m.Name()] {
+				seen[m.Name()] = true
+				r.rep.URLs = append(r.rep.URLs, m.ClientURL(), m.PeerURL())
+			}
 			select {
 			case <-m.Exited():
-				if p := m.ExitStatus().Panic; p != "" {
-					r.rep.Panics = append(r.rep.Panics, report.Panic{Member: m.Name(), Message: p})
+				if x := m.ExitStatus(); x.Panic != "" {
+					r.rep.Panics = append(r.rep.Panics, report.Panic{Member: m.Name(), Message: x.Panic, Caller: x.PanicCaller})
 				}
 			default:
 			}

@@ -65,9 +65,11 @@ type Exit struct {
 	Err error
 	// Code is the process exit code, where there is a process (-1 otherwise).
 	Code int
-	// Panic is the member's panic message, if it panicked.
-	Panic string
-	At    time.Time
+	// Panic is the member's panic message, if it panicked, and PanicCaller
+	// where in etcd it panicked.
+	Panic       string
+	PanicCaller string
+	At          time.Time
 }
 
 // Member is one running etcd member.
@@ -92,10 +94,18 @@ type Member interface {
 	Wait(ctx context.Context) error
 }
 
+// Pauser is a member that can be frozen and resumed (Caps.Pause).
+type Pauser interface {
+	Pause() error
+	Resume() error
+}
+
 // Backend starts members.
 type Backend interface {
 	Name() string
 	Caps() Caps
+	// EtcdVersion is the version of etcd the members run.
+	EtcdVersion() string
 	// Start starts a member and returns once it is listening; it does not
 	// wait for the cluster to have a leader.
 	Start(ctx context.Context, spec MemberSpec) (Member, error)

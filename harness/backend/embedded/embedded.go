@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/version"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 
@@ -32,6 +33,9 @@ func (*Backend) Caps() backend.Caps {
 }
 
 func (*Backend) Close(context.Context) error { return nil }
+
+// EtcdVersion is the version of the etcd server module linked in.
+func (*Backend) EtcdVersion() string { return version.Version }
 
 // Start starts one member and returns when it listens.
 func (b *Backend) Start(ctx context.Context, spec backend.MemberSpec) (backend.Member, error) {

@@ -1,0 +1,286 @@
+package faults
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/etcd-drill/etcd-drill/harness"
+	"github.com/etcd-drill/etcd-drill/harness/backend"
+)
+
+// PanicNewURLs is what etcd panics with when it applies a peer URL it cannot
+// parse.
+const PanicNewURLs = "failed NewURLs"
+
+// SchemelessPeerURL is the recovery guide's "membership mis-reconfiguration
+// with wrong URLs": a MemberUpdate whose peer URL has no scheme
+// (127.0.0.1:2380). clientv3 refuses such a URL before sending it, so the
+// update goes through the raw gRPC Cluster service. Every other member that
+// applies it panics (rafthttp: failed NewURLs: its transport cannot parse
+// the URL of a peer); the updated member itself does not, but is left
+// without quorum. A panicked member restarted on its data dir replays the
+// entry and panics again: a crash loop that only a restore ends.
+type SchemelessPeerURL struct {
+	// PanicWait bounds the wait for the members to panic (default 15 s).
+	PanicWait time.Duration
+}
+
+func (SchemelessPeerURL) Name() string { return "wrong-peer-urls" }
+
+// Needs members that can panic without taking the harness down.
+func (SchemelessPeerURL) Needs() backend.Caps {
+	return backend.Caps{SurvivesMemberPanic: true, Restart: true}
+}
+
+// Inject updates the last member's peer URL; Effect.Members are the members
+// expected to panic: all the others.
+func (SchemelessPeerURL) Inject(ctx context.Context, c *harness.Cluster) (harness.Effect, error) {
+	live := c.Live()
+	if len(live) < 2 {
+		return harness.Effect{}, errors.New("wrong-peer-urls needs at least 2 live members: the updated member itself does not panic")
+	}
+	target, id, err := memberID(ctx, c, live[len(live)-1].Name())
+	if err != nil {
+		return harness.Effect{}, err
+	}
+	host := hostOf(target.PeerURL())
+	e := harness.Effect{Fault: "wrong-peer-urls", Members: harness.Names(live[:len(live)-1]), At: time.Now()}
+	// The leader panics while applying, so the update is seldom answered.
+	err = rawMemberUpdate(ctx, live[0].ClientURL(), id, host, 2*time.Second)
+	e.Detail = fmt.Sprintf("MemberUpdate %s (%x) peer URL %s -> %q (no scheme) through %s", target.Name(), id, target.PeerURL(), host, live[0].Name())
+	if err != nil {
+		e.Detail += " (unanswered: " + shortErr(err) + ")"
+	}
+	e.InForce = time.Since(e.At)
+	return e, nil
+}
+
+// Confirm waits until every member but the updated one has panicked with
+// failed NewURLs, proves the one left takes no write, then restarts a
+// panicked member on its data dir and waits for it to panic again.
+func (f SchemelessPeerURL) Confirm(ctx context.Context, c *harness.Cluster, e *harness.Effect) error {
+	wait := f.PanicWait
+	if wait <= 0 {
+		wait = 15 * time.Second
+	}
+	var victims []backend.Member
+	for _, name := range e.Members {
+		victims = append(victims, c.Member(name))
+	}
+	if err := waitPanics(ctx, victims, wait); err != nil {
+		return err
+	}
+	e.InForce = time.Since(e.At)
+	e.Detail += fmt.Sprintf("; %s panicked (%s) within %s", strings.Join(e.Members, ", "), PanicNewURLs, e.InForce.Round(time.Millisecond))
+	if err := NoWriteFor(ctx, c, QuorumLossWindow(c)); err != nil {
+		return err
+	}
+	e.QuorumLost = true
+	e.Detail += "; quorum lost"
+	first := victims[0].Name()
+	m, err := c.Restart(ctx, first)
+	if err != nil {
+		return err
+	}
+	if err := waitPanics(ctx, []backend.Member{m}, wait); err != nil {
+		return fmt.Errorf("restarted member did not crash again: %w", err)
+	}
+	e.Detail += fmt.Sprintf("; %s restarted on its data dir and panicked again: a crash loop", first)
+	return nil
+}
+
+// waitPanics waits until every member of ms has exited with a panic that
+// names failed NewURLs.
+func waitPanics(ctx context.Context, ms []backend.Member, wait time.Duration) error {
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	for _, m := range ms {
+		select {
+		case <-m.Exited():
+		case <-wctx.Done():
+			return fmt.Errorf("member %s did not crash within %s of the update", m.Name(), wait)
+		}
+		if p := m.ExitStatus().Panic; !strings.Contains(p, PanicNewURLs) {
+			return fmt.Errorf("member %s exited without the expected panic (%q): %+v", m.Name(), PanicNewURLs, m.ExitStatus())
+		}
+	}
+	return nil
+}
+
+// UnreachablePeerURLs updates the peer URLs of a majority to well-formed URLs
+// where nothing listens, one member after the other, and records what the
+// cluster does: how many updates it took, and whether it still takes writes.
+//
+// The wrong ports are reserved from the cluster's allocator, so no other
+// drill listens there while this one runs.
+type UnreachablePeerURLs struct {
+	// Window is how long Confirm watches the cluster (default 2 s).
+	Window time.Duration
+}
+
+func (UnreachablePeerURLs) Name() string { return "wrong-peer-urls-unreachable" }
+
+func (UnreachablePeerURLs) Needs() backend.Caps { return backend.Caps{} }
+
+func (f UnreachablePeerURLs) Inject(ctx context.Context, c *harness.Cluster) (harness.Effect, error) {
+	live := c.Live()
+	n := Majority(len(live))
+	if c.Ports == nil {
+		return harness.Effect{}, errors.New("the cluster has no port allocator to reserve unreachable ports from")
+	}
+	ps, err := c.Ports.Reserve(n)
+	if err != nil {
+		return harness.Effect{}, err
+	}
+	cli, err := c.Client()
+	if err != nil {
+		return harness.Effect{}, err
+	}
+	e := harness.Effect{Fault: "wrong-peer-urls-unreachable", At: time.Now()}
+	var done []string
+	for i, m := range live[:n] {
+		_, id, err := memberID(ctx, c, m.Name())
+		if err != nil {
+			return e, err
+		}
+		wrong := "http://127.0.0.1:" + strconv.Itoa(ps[i])
+		uctx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err = cli.MemberUpdate(uctx, id, []string{wrong})
+		cancel()
+		e.Members = append(e.Members, m.Name())
+		if err != nil {
+			done = append(done, fmt.Sprintf("%s -> %s refused or unanswered (%s)", m.Name(), wrong, shortErr(err)))
+			break
+		}
+		done = append(done, fmt.Sprintf("%s -> %s applied", m.Name(), wrong))
+	}
+	e.InForce = time.Since(e.At)
+	e.Detail = "MemberUpdate " + strings.Join(done, ", ")
+	return e, nil
+}
+
+// Confirm records what the cluster does with those URLs: it writes through
+// every live member for a while and reports how many writes it took and
+// whether the last ones went through. It asserts nothing: established peer
+// connections may carry on, so quorum may hold or go.
+func (f UnreachablePeerURLs) Confirm(ctx context.Context, c *harness.Cluster, e *harness.Effect) error {
+	window := f.Window
+	if window <= 0 {
+		window = 2 * time.Second
+	}
+	o, err := Observe(ctx, c, window)
+	if err != nil {
+		return err
+	}
+	e.QuorumLost = !o.LastOK
+	verdict := "quorum kept"
+	if e.QuorumLost {
+		verdict = "quorum lost"
+	}
+	e.Detail += fmt.Sprintf("; over %s: %d writes acknowledged, %d not; %s", window, o.Acked, o.Refused, verdict)
+	return nil
+}
+
+// Observation is what writes through a cluster met over a window.
+type Observation struct {
+	Acked, Refused int
+	// LastOK: the last write of the window was acknowledged.
+	LastOK bool
+}
+
+// Observe writes through the live members, one write at a time, each with a
+// short deadline, until window ends.
+func Observe(ctx context.Context, c *harness.Cluster, window time.Duration) (Observation, error) {
+	var o Observation
+	cli, err := c.Client()
+	if err != nil {
+		return o, err
+	}
+	attempt := max(5*c.Timing().Heartbeat, 100*time.Millisecond)
+	end := time.Now().Add(window)
+	for time.Now().Before(end) {
+		if err := ctx.Err(); err != nil {
+			return o, err
+		}
+		actx, cancel := context.WithTimeout(ctx, attempt)
+		_, err := cli.Put(actx, harness.ProbePrefix+"observe", time.Now().Format(time.RFC3339Nano))
+		if err == nil {
+			o.Acked++
+			o.LastOK = true
+			cancel()
+			select { // pace successful writes; a refused one already waited
+			case <-ctx.Done():
+			case <-time.After(20 * time.Millisecond):
+			}
+			continue
+		}
+		o.Refused++
+		o.LastOK = false
+		<-actx.Done()
+		cancel()
+	}
+	return o, nil
+}
+
+// memberID finds the raft ID of the member called name.
+func memberID(ctx context.Context, c *harness.Cluster, name string) (backend.Member, uint64, error) {
+	m := c.Member(name)
+	if m == nil {
+		return nil, 0, fmt.Errorf("no member %s", name)
+	}
+	cli, err := c.Client()
+	if err != nil {
+		return nil, 0, err
+	}
+	lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	resp, err := cli.MemberList(lctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("member list: %w", err)
+	}
+	for _, mm := range resp.Members {
+		if mm.Name == name {
+			return m, mm.ID, nil
+		}
+	}
+	return nil, 0, fmt.Errorf("member %s not in the member list", name)
+}
+
+// rawMemberUpdate sends MemberUpdate through the gRPC Cluster service
+// itself, past clientv3's URL validation.
+func rawMemberUpdate(ctx context.Context, clientURL string, id uint64, peerURL string, timeout time.Duration) error {
+	conn, err := grpc.NewClient(hostOf(clientURL), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return fmt.Errorf("dial %s: %w", clientURL, err)
+	}
+	defer conn.Close()
+	uctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	_, err = pb.NewClusterClient(conn).MemberUpdate(uctx, &pb.MemberUpdateRequest{ID: id, PeerURLs: []string{peerURL}})
+	return err
+}
+
+func hostOf(u string) string {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	return pu.Host
+}
+
+func shortErr(err error) string {
+	s := err.Error()
+	if len(s) > 120 {
+		s = s[:120] + "..."
+	}
+	return s
+}

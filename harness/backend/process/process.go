@@ -1,0 +1,300 @@
+// Package process runs each etcd member as a real child process of the
+// pinned etcd binary, in its own process group, with its own log file. A
+// member can crash for real here, and its panic is read from its log.
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/etcd-drill/etcd-drill/harness/backend"
+	"github.com/etcd-drill/etcd-drill/harness/bins"
+)
+
+// Backend starts etcd processes.
+type Backend struct {
+	bins    bins.Binaries
+	version string
+	sp      *spawner
+
+	mu      sync.Mutex
+	members []*member
+	closed  bool
+}
+
+// New returns a process backend running the binaries in b.
+func New(b bins.Binaries) (*Backend, error) {
+	v, err := b.Version()
+	if err != nil {
+		return nil, err
+	}
+	return &Backend{bins: b, version: v, sp: newSpawner()}, nil
+}
+
+// EtcdVersion is what the etcd binary says of itself.
+func (b *Backend) EtcdVersion() string { return b.version }
+
+func (*Backend) Name() string { return "process" }
+
+func (*Backend) Caps() backend.Caps { return Caps() }
+
+// Caps is what a process backend can do.
+func Caps() backend.Caps {
+	return backend.Caps{HardKill: true, Restart: true, Pause: true, SurvivesMemberPanic: true}
+}
+
+// Binaries are the etcd tools this backend runs.
+func (b *Backend) Binaries() bins.Binaries { return b.bins }
+
+// readyTimeout bounds how long Start waits for a member's peer server.
+const readyTimeout = 30 * time.Second
+
+// Start starts one member and returns once its peer server answers (etcd
+// serves peers only after its bootstrap), or once it has exited.
+func (b *Backend) Start(ctx context.Context, spec backend.MemberSpec) (backend.Member, error) {
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return nil, errors.New("process backend is closed")
+	}
+	logf, err := os.OpenFile(spec.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open log of member %s: %w", spec.Name, err)
+	}
+	// A restarted member appends to its log: its own run starts here.
+	offset, err := logf.Seek(0, io.SeekEnd)
+	if err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("log of member %s: %w", spec.Name, err)
+	}
+	cmd := exec.Command(b.bins.Etcd, Args(spec)...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := b.sp.start(cmd); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("start member %s: %w", spec.Name, err)
+	}
+	m := &member{spec: spec, cmd: cmd, logf: logf, logOffset: offset, exited: make(chan struct{})}
+	b.mu.Lock()
+	b.members = append(b.members, m)
+	b.mu.Unlock()
+	go m.wait()
+	if err := m.waitPeerServing(ctx); err != nil {
+		m.Kill()
+		return nil, fmt.Errorf("start member %s: %w", spec.Name, err)
+	}
+	return m, nil
+}
+
+// Args are the etcd flags of a member.
+func Args(s backend.MemberSpec) []string {
+	a := []string{
+		"--name", s.Name,
+		"--data-dir", s.DataDir,
+		"--listen-client-urls", s.ClientURL,
+		"--advertise-client-urls", s.ClientURL,
+		"--listen-peer-urls", s.PeerURL,
+		"--initial-advertise-peer-urls", s.PeerURL,
+		"--initial-cluster", s.InitialCluster,
+		"--initial-cluster-token", s.Token,
+		"--initial-cluster-state", string(orNew(s.State)),
+		"--logger", "zap",
+		"--log-outputs", "stderr",
+	}
+	if s.Timing.Heartbeat > 0 {
+		a = append(a, "--heartbeat-interval", strconv.FormatInt(s.Timing.Heartbeat.Milliseconds(), 10))
+	}
+	if s.Timing.Election > 0 {
+		a = append(a, "--election-timeout", strconv.FormatInt(s.Timing.Election.Milliseconds(), 10))
+	}
+	if s.ForceNewCluster {
+		a = append(a, "--force-new-cluster")
+	}
+	if s.NoFsync {
+		a = append(a, "--unsafe-no-fsync")
+	}
+	return a
+}
+
+func orNew(s backend.ClusterState) backend.ClusterState {
+	if s == "" {
+		return backend.StateNew
+	}
+	return s
+}
+
+// Close kills every member still running and ends the spawner.
+func (b *Backend) Close(ctx context.Context) error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	ms := b.members
+	b.mu.Unlock()
+	var errs []error
+	for _, m := range ms {
+		m.Kill()
+	}
+	for _, m := range ms {
+		if err := m.Wait(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	b.sp.close()
+	return errors.Join(errs...)
+}
+
+type member struct {
+	spec backend.MemberSpec
+	cmd  *exec.Cmd
+	logf *os.File
+	// logOffset is where this run's output starts in the log file.
+	logOffset int64
+
+	mu     sync.Mutex
+	killed bool
+	exit   backend.Exit
+	exited chan struct{}
+}
+
+func (m *member) Name() string      { return m.spec.Name }
+func (m *member) ClientURL() string { return m.spec.ClientURL }
+func (m *member) PeerURL() string   { return m.spec.PeerURL }
+func (m *member) DataDir() string   { return m.spec.DataDir }
+func (m *member) LogPath() string   { return m.spec.LogPath }
+
+// Pid is the member's process id.
+func (m *member) Pid() int { return m.cmd.Process.Pid }
+
+func (m *member) Exited() <-chan struct{} { return m.exited }
+
+func (m *member) ExitStatus() backend.Exit {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.exit
+}
+
+// wait reaps the process and reads its panic, if any, from its log.
+func (m *member) wait() {
+	err := m.cmd.Wait()
+	m.logf.Close()
+	x := backend.Exit{Code: -1, At: time.Now()}
+	if st, ok := m.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && st.Exited() {
+		x.Code = st.ExitStatus()
+	}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		x.Err = err
+	} else if err != nil {
+		x.Err = fmt.Errorf("member %s: %s", m.spec.Name, m.cmd.ProcessState)
+	}
+	if p, ok := backend.ParsePanicFile(m.spec.LogPath, m.logOffset); ok {
+		x.Panic, x.PanicCaller = p.Message, p.Caller
+	}
+	m.mu.Lock()
+	x.Killed = m.killed
+	if x.Killed {
+		x.Err = nil
+	}
+	m.exit = x
+	m.mu.Unlock()
+	close(m.exited)
+}
+
+func (m *member) signal(sig syscall.Signal) error {
+	select {
+	case <-m.exited:
+		return nil
+	default:
+	}
+	// The whole process group: etcd and anything it may have started.
+	if err := syscall.Kill(-m.cmd.Process.Pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("signal %v to member %s: %w", sig, m.spec.Name, err)
+	}
+	return nil
+}
+
+// killWait bounds how long Kill waits for the kernel to reap a killed member.
+const killWait = 10 * time.Second
+
+// Kill sends SIGKILL and returns once the process is gone.
+func (m *member) Kill() error {
+	m.mu.Lock()
+	m.killed = true
+	m.mu.Unlock()
+	if err := m.signal(syscall.SIGKILL); err != nil {
+		return err
+	}
+	select {
+	case <-m.exited:
+		return nil
+	case <-time.After(killWait):
+		return fmt.Errorf("member %s still running %v after SIGKILL", m.spec.Name, killWait)
+	}
+}
+
+// Stop sends SIGTERM, and SIGKILL if the member has not ended when ctx does.
+func (m *member) Stop(ctx context.Context) error {
+	if err := m.signal(syscall.SIGTERM); err != nil {
+		return err
+	}
+	select {
+	case <-m.exited:
+		return nil
+	case <-ctx.Done():
+		if err := m.Kill(); err != nil {
+			return err
+		}
+		return fmt.Errorf("stop member %s: killed after %w", m.spec.Name, ctx.Err())
+	}
+}
+
+// Pause freezes the member (SIGSTOP); Resume lets it go on (SIGCONT).
+func (m *member) Pause() error  { return m.signal(syscall.SIGSTOP) }
+func (m *member) Resume() error { return m.signal(syscall.SIGCONT) }
+
+// Wait blocks until the process has been reaped.
+func (m *member) Wait(ctx context.Context) error {
+	select {
+	case <-m.exited:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for member %s to exit: %w", m.spec.Name, ctx.Err())
+	}
+}
+
+// waitPeerServing polls the member's peer URL until its HTTP server answers,
+// the process exits, or ctx (at most readyTimeout) ends.
+func (m *member) waitPeerServing(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	hc := &http.Client{Timeout: 200 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
+	defer hc.CloseIdleConnections()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, m.spec.PeerURL+"/version", nil)
+		if resp, err := hc.Do(req); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		select {
+		case <-m.exited:
+			return nil // the caller sees Exited; a crash loop starts like this
+		case <-ctx.Done():
+			return fmt.Errorf("peer server %s not serving: %w", m.spec.PeerURL, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+var _ backend.Member = (*member)(nil)

@@ -1,0 +1,116 @@
+// Package bins finds the real etcd, etcdctl and etcdutl binaries that the
+// process backend and operators' runbooks run. `make bins` builds the pinned
+// version into bin/ from the Go module proxy.
+package bins
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// EnvDir names a directory holding etcd, etcdctl and etcdutl; it wins over
+// the search but not over an explicit directory.
+const EnvDir = "ETCD_DRILL_BIN_DIR"
+
+// Binaries are the paths of one etcd version's tools.
+type Binaries struct {
+	Dir     string
+	Etcd    string
+	Etcdctl string
+	Etcdutl string
+}
+
+// Names are the file names looked for.
+var names = [...]string{"etcd", "etcdctl", "etcdutl"}
+
+// ErrNotFound says the binaries are missing and how to build them.
+var ErrNotFound = errors.New("etcd binaries not found: build them with `make bins` (into bin/), or name a directory holding etcd, etcdctl and etcdutl with --bin-dir or " + EnvDir)
+
+// Find looks for the binaries: in dir if it is set; else in $ETCD_DRILL_BIN_DIR;
+// else in bin/ of the working directory or of any directory above it (the
+// repository's bin/ from anywhere inside it); else on PATH.
+func Find(dir string) (Binaries, error) {
+	if dir != "" {
+		b, err := in(dir)
+		if err != nil {
+			return Binaries{}, fmt.Errorf("--bin-dir %s: %w", dir, err)
+		}
+		return b, nil
+	}
+	if env := os.Getenv(EnvDir); env != "" {
+		b, err := in(env)
+		if err != nil {
+			return Binaries{}, fmt.Errorf("%s=%s: %w", EnvDir, env, err)
+		}
+		return b, nil
+	}
+	if wd, err := os.Getwd(); err == nil {
+		for d := wd; ; d = filepath.Dir(d) {
+			if b, err := in(filepath.Join(d, "bin")); err == nil {
+				return b, nil
+			}
+			if filepath.Dir(d) == d {
+				break
+			}
+		}
+	}
+	var b Binaries
+	for i, n := range names {
+		p, err := exec.LookPath(n)
+		if err != nil {
+			return Binaries{}, ErrNotFound
+		}
+		b.set(i, p)
+	}
+	b.Dir = filepath.Dir(b.Etcd)
+	return b, nil
+}
+
+func (b *Binaries) set(i int, p string) {
+	switch i {
+	case 0:
+		b.Etcd = p
+	case 1:
+		b.Etcdctl = p
+	case 2:
+		b.Etcdutl = p
+	}
+}
+
+// in finds all three binaries in dir, executable.
+func in(dir string) (Binaries, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return Binaries{}, err
+	}
+	b := Binaries{Dir: abs}
+	for i, n := range names {
+		p := filepath.Join(abs, n)
+		fi, err := os.Stat(p)
+		if err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+			return Binaries{}, fmt.Errorf("no executable %s in %s: %w", n, abs, ErrNotFound)
+		}
+		b.set(i, p)
+	}
+	return b, nil
+}
+
+var versionRE = regexp.MustCompile(`etcd Version: (\S+)`)
+
+// Version asks the etcd binary for its version.
+func (b Binaries) Version() (string, error) {
+	out, err := exec.Command(b.Etcd, "--version").Output()
+	if err != nil {
+		return "", fmt.Errorf("%s --version: %w", b.Etcd, err)
+	}
+	m := versionRE.FindStringSubmatch(string(out))
+	if m == nil {
+		return "", fmt.Errorf("%s --version: no version in %q", b.Etcd, strings.TrimSpace(string(out)))
+	}
+	return m[1], nil
+}
