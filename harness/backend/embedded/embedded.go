@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"strconv"
 	"sync"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 
 	"github.com/etcd-drill/etcd-drill/harness/backend"
 	"github.com/etcd-drill/etcd-drill/harness/logs"
+	"github.com/etcd-drill/etcd-drill/harness/sockets"
 )
 
 // Backend starts embed.Etcd members.
@@ -218,7 +218,7 @@ func (m *member) Kill() error {
 	}
 	m.e.Server.HardStop()
 	// Established connections die with a killed process; cut them too.
-	_, _ = cutConnections(urlPort(m.spec.ClientURL), urlPort(m.spec.PeerURL))
+	_, _ = sockets.CutOwn(sockets.PortOf(m.spec.ClientURL), sockets.PortOf(m.spec.PeerURL))
 	m.markExited(backend.Exit{Killed: true, Code: -1, At: time.Now()})
 	m.release()
 	return nil
@@ -248,13 +248,3 @@ func (m *member) Wait(ctx context.Context) error {
 }
 
 var _ backend.Member = (*member)(nil)
-
-// urlPort is the port of a URL like http://127.0.0.1:2379, or 0.
-func urlPort(u string) int {
-	pu, err := url.Parse(u)
-	if err != nil {
-		return 0
-	}
-	p, _ := strconv.Atoi(pu.Port())
-	return p
-}

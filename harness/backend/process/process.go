@@ -18,13 +18,14 @@ import (
 
 	"github.com/etcd-drill/etcd-drill/harness/backend"
 	"github.com/etcd-drill/etcd-drill/harness/bins"
+	"github.com/etcd-drill/etcd-drill/harness/proc"
 )
 
 // Backend starts etcd processes.
 type Backend struct {
 	bins    bins.Binaries
 	version string
-	sp      *spawner
+	sp      *proc.Spawner
 
 	mu      sync.Mutex
 	members []*member
@@ -37,7 +38,7 @@ func New(b bins.Binaries) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Backend{bins: b, version: v, sp: newSpawner()}, nil
+	return &Backend{bins: b, version: v, sp: proc.NewSpawner()}, nil
 }
 
 // EtcdVersion is what the etcd binary says of itself.
@@ -79,7 +80,7 @@ func (b *Backend) Start(ctx context.Context, spec backend.MemberSpec) (backend.M
 	}
 	cmd := exec.Command(b.bins.Etcd, Args(spec)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := b.sp.start(cmd); err != nil {
+	if err := b.sp.Start(cmd); err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("start member %s: %w", spec.Name, err)
 	}
@@ -151,7 +152,7 @@ func (b *Backend) Close(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	b.sp.close()
+	b.sp.Close()
 	return errors.Join(errs...)
 }
 
@@ -219,7 +220,7 @@ func (m *member) signal(sig syscall.Signal) error {
 	default:
 	}
 	// The whole process group: etcd and anything it may have started.
-	if err := syscall.Kill(-m.cmd.Process.Pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+	if err := proc.SignalGroup(m.cmd.Process.Pid, sig); err != nil {
 		return fmt.Errorf("signal %v to member %s: %w", sig, m.spec.Name, err)
 	}
 	return nil

@@ -1,0 +1,14 @@
+//go:build !linux
+
+package sockets
+
+import "errors"
+
+var errNoProc = errors.New("sockets: needs Linux /proc")
+
+// CutOwn is a no-op where /proc is not there: killed embedded members then
+// take up to a second longer to release.
+func CutOwn(ports ...int) (int, error) { return 0, nil }
+
+// Listeners needs /proc.
+func Listeners(ports ...int) ([]int, error) { return nil, errNoProc }
