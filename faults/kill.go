@@ -44,6 +44,9 @@ func Victims(ms []backend.Member, leader string, n int) []backend.Member {
 
 func (KillMajority) Inject(ctx context.Context, c *harness.Cluster) (harness.Effect, error) {
 	ms := c.Live()
+	if len(ms) == 0 {
+		return harness.Effect{}, errors.New("no live member to kill")
+	}
 	leader := ""
 	lctx, cancel := context.WithTimeout(ctx, time.Second)
 	if l, err := c.Leader(lctx); err == nil {
@@ -122,11 +125,12 @@ func NoWriteFor(ctx context.Context, c *harness.Cluster, window time.Duration) e
 	for wctx.Err() == nil {
 		actx, acancel := context.WithTimeout(wctx, attempt)
 		_, err := cli.Put(actx, harness.ProbePrefix+"quorum", time.Now().Format(time.RFC3339Nano))
-		acancel()
 		if err == nil {
+			acancel()
 			return fmt.Errorf("quorum not lost: %s took a write after the fault", strings.Join(harness.Names(live), ", "))
 		}
-		<-actx.Done() // a refused write returns at once; do not spin
+		<-actx.Done() // a refused write may return at once; do not spin
+		acancel()
 	}
 	if err := ctx.Err(); err != nil {
 		return err

@@ -86,8 +86,12 @@ type Cluster struct {
 	clients map[string]*clientv3.Client // by endpoint set
 }
 
-// Start starts every member of specs at once and waits until each one answers
-// a linearizable read. On failure it kills what it started.
+// closeTimeout bounds the cleanup of a cluster that failed to start.
+const closeTimeout = 30 * time.Second
+
+// Start starts the members of specs one after another (see Add) and waits
+// until each one answers a linearizable read. On failure it kills what it
+// started.
 func Start(ctx context.Context, be backend.Backend, specs []backend.MemberSpec) (*Cluster, error) {
 	c := &Cluster{Backend: be, clients: map[string]*clientv3.Client{}, specs: map[string]backend.MemberSpec{}}
 	if len(specs) > 0 {
@@ -97,15 +101,34 @@ func Start(ctx context.Context, be backend.Backend, specs []backend.MemberSpec) 
 	if c.timing.Heartbeat == 0 {
 		c.timing = backend.Timing{Heartbeat: 100 * time.Millisecond, Election: time.Second} // etcd's defaults
 	}
-	if err := c.Add(ctx, specs...); err != nil {
-		c.Close(context.WithoutCancel(ctx))
+	fail := func(err error) (*Cluster, error) {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
+		defer cancel()
+		if cerr := c.Close(cctx); cerr != nil {
+			err = fmt.Errorf("%w (and cleaning up: %v)", err, cerr)
+		}
 		return nil, err
+	}
+	if err := c.Add(ctx, specs...); err != nil {
+		return fail(err)
 	}
 	if err := c.WaitHealthy(ctx); err != nil {
-		c.Close(context.WithoutCancel(ctx))
-		return nil, err
+		return fail(err)
 	}
 	return c, nil
+}
+
+// Adopt makes a cluster of members started by someone else (see
+// backend/external), with the specs they were laid out with.
+func Adopt(be backend.Backend, specs []backend.MemberSpec, ms []backend.Member) *Cluster {
+	c := &Cluster{Backend: be, clients: map[string]*clientv3.Client{}, specs: map[string]backend.MemberSpec{}, members: ms}
+	for _, s := range specs {
+		c.specs[s.Name] = s
+	}
+	if len(specs) > 0 {
+		c.Token, c.timing = specs[0].Token, specs[0].Timing
+	}
+	return c
 }
 
 // Add starts members one after another, each once the one before listens,

@@ -66,6 +66,7 @@ type Drill struct {
 	Report    *report.Report
 
 	clusters []*Cluster
+	onClose  []func(ctx context.Context) error
 }
 
 // NewDrill makes a run directory under base (the system temp dir if empty).
@@ -122,6 +123,10 @@ func (d *Drill) StartMembers(ctx context.Context, specs []backend.MemberSpec) (*
 // Clusters returns every cluster the drill started, in order.
 func (d *Drill) Clusters() []*Cluster { return append([]*Cluster(nil), d.clusters...) }
 
+// OnClose makes Close call f, after it has killed every cluster; for what a
+// step started that no cluster owns (a runbook's processes).
+func (d *Drill) OnClose(f func(ctx context.Context) error) { d.onClose = append(d.onClose, f) }
+
 // Track makes Close end c too.
 func (d *Drill) Track(c *Cluster) { d.clusters = append(d.clusters, c) }
 
@@ -142,13 +147,23 @@ func (d *Drill) Close(ctx context.Context, keep bool) error {
 			errs = append(errs, err)
 		}
 	}
+	for _, f := range d.onClose {
+		if err := f(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	d.onClose = nil
 	for _, c := range d.clusters {
 		if err := c.Close(ctx); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	d.clusters = nil
-	d.Ports.ReleaseAll()
+	// A member that did not close may still hold its ports: keep them
+	// locked (until this process ends) rather than hand them to another drill.
+	if len(errs) == 0 {
+		d.Ports.ReleaseAll()
+	}
 	if err := d.Backend.Close(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("close backend: %w", err))
 	}

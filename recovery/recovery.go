@@ -8,6 +8,7 @@ import (
 	"context"
 
 	"github.com/etcd-drill/etcd-drill/harness"
+	"github.com/etcd-drill/etcd-drill/harness/backend"
 )
 
 // Recovery is one procedure of the recovery guide.
@@ -17,4 +18,10 @@ type Recovery interface {
 	NeedsSnapshot() bool
 	// Recover returns a healthy cluster made from what the drill holds.
 	Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error)
+}
+
+// Backuper is a recovery that takes its own backup before the fault (an
+// operator's runbook); the drill takes a snapshot itself for the others.
+type Backuper interface {
+	Backup(ctx context.Context, d *harness.Drill, from backend.Member) (harness.Snapshot, error)
 }

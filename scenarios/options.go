@@ -1,7 +1,9 @@
 package scenarios
 
 import (
+	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -12,12 +14,17 @@ import (
 	"github.com/etcd-drill/etcd-drill/harness/bins"
 	"github.com/etcd-drill/etcd-drill/harness/report"
 	"github.com/etcd-drill/etcd-drill/harness/workload"
+	"github.com/etcd-drill/etcd-drill/recovery"
 )
 
 // Options tune one run of a scenario.
 type Options struct {
 	// Backend is embedded (the default) or process.
 	Backend string
+	// Recovery replaces the scenario's own recovery: "runbook" runs
+	// Runbook, an operator's executable.
+	Recovery string
+	Runbook  string
 	// BinDir holds the etcd, etcdctl and etcdutl binaries for the process
 	// backend and runbooks (found by bins.Find if empty).
 	BinDir string
@@ -124,13 +131,55 @@ func Validate(sc Scenario, o Options) error {
 		return fmt.Errorf("scenario %s cannot run on the %s backend: it needs %s; backends that can run it: %s",
 			sc.Name, orEmbedded(o.Backend), strings.Join(missing, ", "), strings.Join(can, ", "))
 	}
-	if o.Backend == "process" {
+	if o.Backend == "process" || o.Recovery == "runbook" {
 		if _, err := bins.Find(o.BinDir); err != nil {
 			return err
 		}
 	}
-	if o.Timing.Heartbeat <= 0 || o.Timing.Election < 5*o.Timing.Heartbeat {
-		return fmt.Errorf("timing heartbeat %v, election %v: the election timeout must be at least 5 heartbeats", o.Timing.Heartbeat, o.Timing.Election)
+	switch o.Recovery {
+	case "", sc.Recovery.Name():
+		if o.Runbook != "" {
+			return fmt.Errorf("--runbook %s: needs --recovery runbook", o.Runbook)
+		}
+	case "runbook":
+		if o.Runbook == "" {
+			return errors.New("--recovery runbook needs --runbook FILE")
+		}
+		if err := recovery.CheckRunbook(o.Runbook); err != nil {
+			return err
+		}
+		if !sc.Recovery.NeedsSnapshot() {
+			return fmt.Errorf("scenario %s recovers without a snapshot; a runbook recovers from one", sc.Name)
+		}
+	default:
+		return fmt.Errorf("--recovery %s: want runbook or the scenario's own (%s)", o.Recovery, sc.Recovery.Name())
+	}
+	if err := validTiming(o.Timing); err != nil {
+		return err
+	}
+	if o.Workload.ValueSize > maxValueSize {
+		return fmt.Errorf("--value-size %d: etcd refuses requests over 1.5 MiB; use at most %d", o.Workload.ValueSize, maxValueSize)
+	}
+	return nil
+}
+
+// maxValueSize keeps a put under etcd's default request limit (1.5 MiB).
+const maxValueSize = 1 << 20
+
+// validTiming checks what etcd checks of its timing flags, which take whole
+// milliseconds: a heartbeat of at least 1 ms, an election timeout of at least
+// 5 heartbeats and at most 50 s.
+func validTiming(t backend.Timing) error {
+	hb, el := t.Heartbeat.Milliseconds(), t.Election.Milliseconds()
+	switch {
+	case t.Heartbeat%time.Millisecond != 0 || t.Election%time.Millisecond != 0:
+		return fmt.Errorf("--heartbeat %v, --election %v: etcd takes whole milliseconds", t.Heartbeat, t.Election)
+	case hb < 1:
+		return fmt.Errorf("--heartbeat %v: must be at least 1ms", t.Heartbeat)
+	case el < 5*hb:
+		return fmt.Errorf("--election %v: must be at least 5 heartbeats (%v)", t.Election, 5*t.Heartbeat)
+	case el > 50000:
+		return fmt.Errorf("--election %v: etcd allows at most 50s", t.Election)
 	}
 	return nil
 }
@@ -158,4 +207,21 @@ func lacks(have, want backend.Caps) []string {
 	check(want.Partition, have.Partition, "network partition")
 	check(want.SurvivesMemberPanic, have.SurvivesMemberPanic, "members that can panic without taking the harness down")
 	return out
+}
+
+// withRecovery returns sc with the recovery o asks for in place of its own.
+func withRecovery(sc Scenario, o Options) (Scenario, error) {
+	if o.Recovery != "runbook" {
+		return sc, nil
+	}
+	b, err := bins.Find(o.BinDir)
+	if err != nil {
+		return sc, err
+	}
+	path, err := filepath.Abs(o.Runbook)
+	if err != nil {
+		return sc, err
+	}
+	sc.Recovery = recovery.Runbook{Path: path, Bins: b}
+	return sc, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,10 @@ const cleanupTimeout = 30 * time.Second
 // done (an assertion that fails is a report failure, not an error).
 func Run(ctx context.Context, sc Scenario, o Options) (*report.Report, error) {
 	if err := Validate(sc, o); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
+	}
+	sc, err := withRecovery(sc, o)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
 	be, err := NewBackend(o)
@@ -56,21 +61,38 @@ func Run(ctx context.Context, sc Scenario, o Options) (*report.Report, error) {
 	}
 	r.collectMembers()
 	r.checkPanics()
-	r.step(context.WithoutCancel(ctx), "cleanup", func(ctx context.Context) (string, error) {
+	// A failed runbook keeps its run directory: its output is the evidence.
+	keep := o.Keep
+	if rb, ok := sc.Recovery.(recovery.Runbook); ok {
+		for _, phase := range []string{"backup", "restore"} {
+			if p := rb.LogPath(d, phase); fileExists(p) {
+				rep.RunbookLogs = append(rep.RunbookLogs, p)
+			}
+		}
+		if len(rep.Failures) > 0 {
+			keep = true
+		}
+	}
+	cleanErr := r.step(context.WithoutCancel(ctx), "cleanup", func(ctx context.Context) (string, error) {
 		cctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
 		defer cancel()
-		if o.Keep {
+		if keep {
 			return "kept " + d.RunDir, d.Close(cctx, true)
 		}
 		return "", d.Close(cctx, false)
 	})
-	if !o.Keep {
-		rep.RunDir, rep.Snapshot.Path = "", "" // removed with the run directory
+	if cleanErr != nil {
+		rep.Fail("%v", cleanErr)
+	}
+	rep.Kept = keep
+	if !keep {
+		rep.RunDir, rep.Snapshot.Path, rep.RunbookLogs = "", "", nil // removed with the run directory
 	}
 	rep.Finish()
-	if o.Keep {
+	if keep {
 		if err := rep.WriteFile(d.RunDir + "/report.json"); err != nil {
 			rep.Fail("%v", err)
+			rep.Finish()
 		}
 	}
 	return rep, runErr
@@ -83,6 +105,8 @@ type runner struct {
 	rep *report.Report
 	// oldID is the original cluster's ID.
 	oldID uint64
+	// confirmed is when the fault was confirmed in force.
+	confirmed time.Time
 }
 
 // step runs one stage, times it and records it.
@@ -187,9 +211,18 @@ func (r *runner) snapshot(ctx context.Context) (string, error) {
 	d := r.d
 	m, err := d.Cluster.Leader(ctx)
 	if err != nil {
-		m = d.Cluster.Live()[0]
+		live := d.Cluster.Live()
+		if len(live) == 0 {
+			return "", errors.New("no live member to take a snapshot from")
+		}
+		m = live[0]
 	}
-	s, err := recovery.SaveSnapshot(ctx, d, m)
+	var s harness.Snapshot
+	if b, ok := r.sc.Recovery.(recovery.Backuper); ok {
+		s, err = b.Backup(ctx, d, m)
+	} else {
+		s, err = recovery.SaveSnapshot(ctx, d, m)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -210,6 +243,7 @@ func (r *runner) inject(ctx context.Context) (string, error) {
 func (r *runner) confirm(ctx context.Context) (string, error) {
 	e := &r.d.Effect
 	err := r.sc.Fault.Confirm(ctx, r.d.Cluster, e)
+	r.confirmed = time.Now()
 	r.rep.Fault.QuorumLost, r.rep.Fault.Detail = e.QuorumLost, e.Detail
 	if err != nil {
 		return e.Detail, err
@@ -244,6 +278,7 @@ func (r *runner) firstWrite(ctx context.Context) (string, error) {
 	}
 	rto := time.Since(r.d.Effect.At)
 	r.rep.RTOSeconds = rto.Seconds()
+	r.rep.RecoverySeconds = time.Since(r.confirmed).Seconds()
 	return "RTO " + rto.Round(time.Millisecond).String(), nil
 }
 
@@ -351,4 +386,9 @@ func (r *runner) collectMembers() {
 			}
 		}
 	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

@@ -49,23 +49,37 @@ func NewWithRange(r Range) *Allocator {
 
 // pickRange keeps ports below the ephemeral range read from /proc.
 func pickRange() Range {
-	r := Range{Low: defaultLow, High: defaultHigh}
 	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
 	if err != nil {
-		return r
+		return Range{Low: defaultLow, High: defaultHigh}
 	}
 	f := strings.Fields(string(b))
 	if len(f) != 2 {
+		return Range{Low: defaultLow, High: defaultHigh}
+	}
+	lo, err1 := strconv.Atoi(f[0])
+	hi, err2 := strconv.Atoi(f[1])
+	if err1 != nil || err2 != nil {
+		return Range{Low: defaultLow, High: defaultHigh}
+	}
+	return rangeOutside(lo, hi)
+}
+
+// minSpan is the fewest ports a range outside the ephemeral ones must hold.
+const minSpan = 1000
+
+// rangeOutside picks ports outside the ephemeral range [lo, hi]: the default
+// range cut below lo, or else the ports above hi, or, if neither is wide
+// enough, the default range (a collision is then caught by the test bind).
+func rangeOutside(lo, hi int) Range {
+	r := Range{Low: defaultLow, High: min(defaultHigh, lo-1)}
+	if r.High-r.Low+1 >= minSpan {
 		return r
 	}
-	lo, err := strconv.Atoi(f[0])
-	if err != nil {
-		return r
+	if above := (Range{Low: hi + 1, High: 65535}); above.High-above.Low+1 >= minSpan {
+		return above
 	}
-	if lo-1 < r.High && lo-1 > r.Low+1000 {
-		r.High = lo - 1
-	}
-	return r
+	return Range{Low: defaultLow, High: defaultHigh}
 }
 
 // ErrExhausted is returned when no free port is left in the range.

@@ -428,3 +428,20 @@ func TestHelperProcess(t *testing.T) {
 	io.Copy(io.Discard, os.Stdin) // until killed, or the parent goes away
 	os.Exit(0)
 }
+
+func TestRangeOutsideEphemeral(t *testing.T) {
+	cases := []struct {
+		lo, hi int
+		want   Range
+	}{
+		{32768, 60999, Range{20000, 32000}}, // Linux default: below it
+		{25000, 60999, Range{20000, 24999}}, // cut below the ephemeral range
+		{1024, 60000, Range{60001, 65535}},  // wide ephemeral range: above it
+		{1024, 65000, Range{20000, 32000}},  // nothing outside is wide enough
+	}
+	for _, c := range cases {
+		if got := rangeOutside(c.lo, c.hi); got != c.want {
+			t.Errorf("ephemeral %d-%d: got %+v, want %+v", c.lo, c.hi, got, c.want)
+		}
+	}
+}

@@ -67,3 +67,8 @@ func SignalGroup(pid int, sig syscall.Signal) error {
 	}
 	return nil
 }
+
+// GroupAlive says whether any process is left in the group pgid.
+func GroupAlive(pgid int) bool {
+	return syscall.Kill(-pgid, 0) == nil
+}

@@ -116,6 +116,9 @@ type Report struct {
 	Steps      []Step    `json:"steps"`
 	Findings   []Finding `json:"findings,omitempty"`
 	Workload   Workload  `json:"workload"`
+	// RunbookLogs are the outputs of an operator's runbook, kept when the
+	// drill fails.
+	RunbookLogs []string `json:"runbook_logs,omitempty"`
 	// URLs lists every client and peer URL the drill's members used.
 	URLs    []string  `json:"urls"`
 	RunDir  string    `json:"run_dir,omitempty"`
@@ -175,6 +178,9 @@ func (r *Report) WriteFile(path string) error {
 		return fmt.Errorf("write report %s: %w", path, err)
 	}
 	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write report %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		return fmt.Errorf("write report %s: %w", path, err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {

@@ -36,8 +36,8 @@ func (r *Report) WriteSummary(w io.Writer, withSteps bool) {
 	if r.Verified {
 		fmt.Fprintf(w, "keys:     acknowledged %d, expected %d, restored %d, lost %d, resurrected %d, indeterminate %d\n",
 			k.Acknowledged, k.Expected, k.Restored, k.Lost, k.Resurrected, k.Indeterminate)
-		fmt.Fprintf(w, "recovery: RTO %.3fs, RPO %d acknowledged writes after snapshot revision %d\n",
-			r.RTOSeconds, r.RPO.WritesAfterSnapshot, r.Snapshot.Revision)
+		fmt.Fprintf(w, "recovery: RTO %.3fs (%.3fs of it the procedure), RPO %d acknowledged writes after snapshot revision %d\n",
+			r.RTOSeconds, r.RecoverySeconds, r.RPO.WritesAfterSnapshot, r.Snapshot.Revision)
 	} else {
 		fmt.Fprintf(w, "keys:     not verified (%d writes acknowledged, %d failed before the drill stopped)\n", k.Acknowledged, k.Failed)
 	}
@@ -54,6 +54,9 @@ func (r *Report) WriteSummary(w io.Writer, withSteps bool) {
 			break
 		}
 		fmt.Fprintf(w, "%-9s %s: want %s, got %s\n", f.Kind+":", f.Key, f.Want, f.Got)
+	}
+	for _, l := range r.RunbookLogs {
+		fmt.Fprintf(w, "runbook:  output in %s\n", l)
 	}
 	if r.Kept && r.RunDir != "" {
 		fmt.Fprintf(w, "kept:     %s\n", r.RunDir)

@@ -19,15 +19,19 @@ func drill(ctx context.Context, name string, o scenarios.Options) *report.Report
 	Expect(err).NotTo(HaveOccurred())
 	o.BaseDir = GinkgoT().TempDir()
 	base := leakcheck.Take()
-	rep, err := scenarios.Run(ctx, sc, o)
-	Expect(err).NotTo(HaveOccurred(), "drill %s", name)
+	var rep *report.Report
+	// Registered first, so a failed drill is checked for leftovers too.
 	DeferCleanup(func() {
 		Expect(base.Goroutines(10 * time.Second)).To(Succeed())
-		Expect(leakcheck.Ports(rep.URLs)).To(Succeed())
+		if rep != nil {
+			Expect(leakcheck.Ports(rep.URLs)).To(Succeed())
+		}
 		entries, err := os.ReadDir(o.BaseDir)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(entries).To(BeEmpty(), "the run directory is removed")
 	})
+	rep, err = scenarios.Run(ctx, sc, o)
+	Expect(err).NotTo(HaveOccurred(), "drill %s", name)
 	return rep
 }
 

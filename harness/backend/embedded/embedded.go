@@ -61,13 +61,13 @@ func (b *Backend) Start(ctx context.Context, spec backend.MemberSpec) (backend.M
 	select {
 	case s = <-ch:
 	case <-ctx.Done():
-		// StartEtcd cannot be cancelled; close what it returns later.
-		go func() {
-			if s := <-ch; s.e != nil {
-				s.e.Close()
-			}
-			closeLog()
-		}()
+		// StartEtcd cannot be cancelled, and a half-started member must not
+		// outlive its data dir: wait for it (bounded by etcd's own bootstrap
+		// timeouts), then close it.
+		if s = <-ch; s.e != nil {
+			s.e.Close()
+		}
+		closeLog()
 		return nil, fmt.Errorf("start member %s: %w", spec.Name, ctx.Err())
 	}
 	if s.err != nil {

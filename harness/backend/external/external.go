@@ -1,0 +1,154 @@
+// Package external stands for members that someone else started (an
+// operator's runbook): the harness knows their URLs and data dirs, and finds
+// their processes by the ports they listen on, to end them after the drill.
+package external
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/etcd-drill/etcd-drill/harness/backend"
+	"github.com/etcd-drill/etcd-drill/harness/sockets"
+)
+
+// Backend is the stand-in backend of external members: it starts nothing.
+type Backend struct {
+	name    string
+	version string
+}
+
+// New returns a backend named name (the runbook, say) running etcd version.
+func New(name, version string) *Backend { return &Backend{name: name, version: version} }
+
+func (b *Backend) Name() string        { return b.name }
+func (b *Backend) EtcdVersion() string { return b.version }
+
+// Caps: external members can be ended, not restarted.
+func (*Backend) Caps() backend.Caps { return backend.Caps{HardKill: true} }
+
+func (*Backend) Close(context.Context) error { return nil }
+
+// Start cannot start an external member; Attach one instead.
+func (b *Backend) Start(context.Context, backend.MemberSpec) (backend.Member, error) {
+	return nil, fmt.Errorf("%s: members are started by the %s, not by the harness", b.name, b.name)
+}
+
+// Attach returns a member for spec, started by someone else.
+func Attach(spec backend.MemberSpec) backend.Member {
+	return &member{spec: spec, exited: make(chan struct{})}
+}
+
+type member struct {
+	spec   backend.MemberSpec
+	mu     sync.Mutex
+	exit   backend.Exit
+	exited chan struct{}
+}
+
+func (m *member) Name() string      { return m.spec.Name }
+func (m *member) ClientURL() string { return m.spec.ClientURL }
+func (m *member) PeerURL() string   { return m.spec.PeerURL }
+func (m *member) DataDir() string   { return m.spec.DataDir }
+func (m *member) LogPath() string   { return m.spec.LogPath }
+
+func (m *member) Exited() <-chan struct{} { return m.exited }
+
+func (m *member) ExitStatus() backend.Exit {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.exit
+}
+
+// pids are the processes listening on the member's ports.
+func (m *member) pids() ([]int, error) {
+	return sockets.Listeners(sockets.PortOf(m.spec.ClientURL), sockets.PortOf(m.spec.PeerURL))
+}
+
+func (m *member) end(ctx context.Context, sig syscall.Signal) error {
+	select {
+	case <-m.exited:
+		return nil
+	default:
+	}
+	pids, err := m.pids()
+	if err != nil {
+		return fmt.Errorf("find member %s: %w", m.spec.Name, err)
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("signal member %s (pid %d): %w", m.spec.Name, pid, err)
+		}
+	}
+	for _, pid := range pids {
+		if err := waitGone(ctx, pid); err != nil {
+			return fmt.Errorf("member %s: %w", m.spec.Name, err)
+		}
+	}
+	m.mu.Lock()
+	m.exit = backend.Exit{Killed: sig == syscall.SIGKILL, Code: -1, At: time.Now()}
+	close(m.exited)
+	m.mu.Unlock()
+	return nil
+}
+
+// Kill sends SIGKILL to the processes listening on the member's ports and
+// waits until they are gone.
+func (m *member) Kill() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return m.end(ctx, syscall.SIGKILL)
+}
+
+// Stop sends SIGTERM, then SIGKILL if ctx ends first.
+func (m *member) Stop(ctx context.Context) error {
+	if err := m.end(ctx, syscall.SIGTERM); err != nil {
+		if kerr := m.Kill(); kerr != nil {
+			return kerr
+		}
+		return err
+	}
+	return nil
+}
+
+// Wait returns once the member has been ended by Kill or Stop.
+func (m *member) Wait(ctx context.Context) error {
+	select {
+	case <-m.exited:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for member %s: %w", m.spec.Name, ctx.Err())
+	}
+}
+
+// waitGone polls until pid no longer runs (or is a zombie for someone else
+// to reap).
+func waitGone(ctx context.Context, pid int) error {
+	for {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil || zombie(b) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("pid %d still running: %w", pid, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// zombie reads the state field of /proc/PID/stat.
+func zombie(stat []byte) bool {
+	// pid (comm) S ...: comm may hold spaces, so look after the last ')'.
+	for i := len(stat) - 1; i >= 0; i-- {
+		if stat[i] == ')' {
+			return i+2 < len(stat) && stat[i+2] == 'Z'
+		}
+	}
+	return false
+}
