@@ -107,15 +107,18 @@ type Report struct {
 	Snapshot    Snapshot `json:"snapshot"`
 	Keys        Keys     `json:"keys"`
 	// Verified: the keyspace check ran (keys.expected and on are set).
-	Verified   bool      `json:"verified"`
-	RPO        RPO       `json:"rpo"`
-	RTOSeconds float64   `json:"rto_seconds"`
-	Cluster    Cluster   `json:"cluster"`
-	Fault      *Fault    `json:"fault,omitempty"`
-	Panics     []Panic   `json:"panics"`
-	Steps      []Step    `json:"steps"`
-	Findings   []Finding `json:"findings,omitempty"`
-	Workload   Workload  `json:"workload"`
+	Verified   bool    `json:"verified"`
+	RPO        RPO     `json:"rpo"`
+	RTOSeconds float64 `json:"rto_seconds"`
+	// RecoverySeconds is the part of the RTO the procedure itself took:
+	// from the fault confirmed to the first acknowledged write.
+	RecoverySeconds float64   `json:"recovery_seconds"`
+	Cluster         Cluster   `json:"cluster"`
+	Fault           *Fault    `json:"fault,omitempty"`
+	Panics          []Panic   `json:"panics"`
+	Steps           []Step    `json:"steps"`
+	Findings        []Finding `json:"findings,omitempty"`
+	Workload        Workload  `json:"workload"`
 	// RunbookLogs are the outputs of an operator's runbook, kept when the
 	// drill fails.
 	RunbookLogs []string `json:"runbook_logs,omitempty"`
