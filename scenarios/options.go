@@ -25,6 +25,9 @@ type Options struct {
 	// Runbook, an operator's executable.
 	Recovery string
 	Runbook  string
+	// RunbookTimeout bounds each runbook phase and the wait for the cluster
+	// it brings up (default 2 minutes).
+	RunbookTimeout time.Duration
 	// BinDir holds the etcd, etcdctl and etcdutl binaries for the process
 	// backend and runbooks (found by bins.Find if empty).
 	BinDir string
@@ -222,6 +225,6 @@ func withRecovery(sc Scenario, o Options) (Scenario, error) {
 	if err != nil {
 		return sc, err
 	}
-	sc.Recovery = recovery.Runbook{Path: path, Bins: b}
+	sc.Recovery = recovery.Runbook{Path: path, Bins: b, Timeout: o.RunbookTimeout, Healthy: o.RunbookTimeout}
 	return sc, nil
 }

@@ -42,6 +42,7 @@ func newRunFlags() (*flag.FlagSet, *runFlags) {
 	fs.IntVar(&o.Workload.ValueSize, "value-size", o.Workload.ValueSize, "bytes per value")
 	fs.StringVar(&o.Recovery, "recovery", "", "replace the scenario's recovery: runbook (with --runbook)")
 	fs.StringVar(&o.Runbook, "runbook", "", "the operator's recovery executable, run as FILE backup and FILE restore (see README)")
+	fs.DurationVar(&o.RunbookTimeout, "runbook-timeout", 2*time.Minute, "bound on each runbook phase, and on the wait for the cluster it brings up")
 	fs.StringVar(&rf.reportPath, "report", "", "write the JSON report to this file")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the run directory (data dirs, logs, snapshot) for a post-mortem")
 	fs.StringVar(&o.BaseDir, "workdir", "", "where to make the run directory (default: the system temp dir)")

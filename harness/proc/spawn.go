@@ -2,8 +2,12 @@
 package proc
 
 import (
+	"bytes"
+	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -68,7 +72,53 @@ func SignalGroup(pid int, sig syscall.Signal) error {
 	return nil
 }
 
-// GroupAlive says whether any process is left in the group pgid.
+// GroupAlive says whether a live process (not a zombie waiting for its
+// parent) is left in the group pgid.
 func GroupAlive(pgid int) bool {
-	return syscall.Kill(-pgid, 0) == nil
+	if syscall.Kill(-pgid, 0) != nil {
+		return false
+	}
+	procs, err := os.ReadDir("/proc")
+	if err != nil {
+		return true // cannot tell: assume alive
+	}
+	for _, p := range procs {
+		if _, err := strconv.Atoi(p.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + p.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		state, pgrp, ok := statFields(b)
+		if ok && pgrp == pgid && state != 'Z' {
+			return true
+		}
+	}
+	return false
+}
+
+// statFields reads the state and process group of /proc/PID/stat:
+// "pid (comm) S ppid pgrp ...", where comm may hold spaces and parentheses.
+func statFields(stat []byte) (state byte, pgrp int, ok bool) {
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 || i+2 >= len(stat) {
+		return 0, 0, false
+	}
+	f := strings.Fields(string(stat[i+2:]))
+	if len(f) < 3 {
+		return 0, 0, false
+	}
+	pgrp, err := strconv.Atoi(f[2])
+	return f[0][0], pgrp, err == nil
+}
+
+// Zombie says whether pid is a zombie; a pid that is gone is not.
+func Zombie(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	state, _, ok := statFields(b)
+	return ok && state == 'Z'
 }

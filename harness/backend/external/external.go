@@ -7,13 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/etcd-drill/etcd-drill/harness/backend"
+	"github.com/etcd-drill/etcd-drill/harness/proc"
 	"github.com/etcd-drill/etcd-drill/harness/sockets"
 )
 
@@ -130,8 +129,7 @@ func (m *member) Wait(ctx context.Context) error {
 // to reap).
 func waitGone(ctx context.Context, pid int) error {
 	for {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if err != nil || zombie(b) {
+		if syscall.Kill(pid, 0) != nil || proc.Zombie(pid) {
 			return nil
 		}
 		select {
@@ -140,15 +138,4 @@ func waitGone(ctx context.Context, pid int) error {
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-}
-
-// zombie reads the state field of /proc/PID/stat.
-func zombie(stat []byte) bool {
-	// pid (comm) S ...: comm may hold spaces, so look after the last ')'.
-	for i := len(stat) - 1; i >= 0; i-- {
-		if stat[i] == ')' {
-			return i+2 < len(stat) && stat[i+2] == 'Z'
-		}
-	}
-	return false
 }

@@ -1,0 +1,121 @@
+package scenarios
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/etcd-drill/etcd-drill/harness/bins"
+	"github.com/etcd-drill/etcd-drill/harness/leakcheck"
+	"github.com/etcd-drill/etcd-drill/harness/report"
+)
+
+// runbookOptions runs the default scenario with the runbook at path.
+func runbookOptions(t *testing.T, path string) Options {
+	t.Helper()
+	if _, err := bins.Find(""); err != nil {
+		t.Fatalf("%v (make test builds them)", err)
+	}
+	o := smallOptions(t)
+	o.Recovery, o.Runbook = "runbook", path
+	o.RunbookTimeout = 20 * time.Second
+	return o
+}
+
+func runRunbook(t *testing.T, o Options) *report.Report {
+	t.Helper()
+	sc, err := Lookup("quorum-loss/snapshot-restore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(context.Background(), sc, o)
+	if rep == nil {
+		t.Fatalf("run: %v", err)
+	}
+	// Whatever the runbook did, nothing it started may be left running.
+	if err := leakcheck.Ports(rep.URLs); err != nil {
+		t.Error(err)
+	}
+	return rep
+}
+
+func TestRecoveryGuideRunbookPasses(t *testing.T) {
+	o := runbookOptions(t, "../recovery/runbooks/recovery-guide.sh")
+	rep := runRunbook(t, o)
+	if !rep.Passed {
+		t.Fatalf("the recovery guide's procedure failed: %v", rep.Failures)
+	}
+	if rep.Keys.Lost != 0 || rep.Keys.Restored != rep.Keys.Expected || rep.Keys.Expected == 0 {
+		t.Fatalf("keys %+v", rep.Keys)
+	}
+	if !rep.Cluster.IDChanged || !rep.Cluster.HashKVConsistent || len(rep.Cluster.Members) != 3 {
+		t.Fatalf("cluster %+v", rep.Cluster)
+	}
+	if rep.Kept || len(rep.RunbookLogs) != 0 {
+		t.Fatalf("a passing runbook keeps nothing: kept=%v logs=%v", rep.Kept, rep.RunbookLogs)
+	}
+	if entries, _ := os.ReadDir(o.BaseDir); len(entries) != 0 {
+		t.Fatalf("left %s behind", entries[0].Name())
+	}
+}
+
+func TestRunbookThatDeletesAKeyFailsWithThatKeyLost(t *testing.T) {
+	rep := runRunbook(t, runbookOptions(t, "testdata/runbooks/delete-a-key.sh"))
+	if rep.Passed {
+		t.Fatal("the drill passed although the runbook deleted a key")
+	}
+	b, err := os.ReadFile(filepath.Join(rep.RunDir, "runbook", "deleted-key"))
+	if err != nil {
+		t.Fatalf("the run directory is kept with the runbook's work dir: %v", err)
+	}
+	deleted := strings.TrimSpace(string(b))
+	if rep.Keys.Lost != 1 || len(rep.Findings) != 1 || rep.Findings[0].Key != deleted || rep.Findings[0].Kind != "lost" {
+		t.Fatalf("deleted %s; keys %+v, findings %+v", deleted, rep.Keys, rep.Findings)
+	}
+	checkKeptLogs(t, rep)
+}
+
+func TestRunbookThatExitsNonZeroFails(t *testing.T) {
+	rep := runRunbook(t, runbookOptions(t, "testdata/runbooks/fails.sh"))
+	if rep.Passed || !strings.Contains(strings.Join(rep.Failures, "\n"), "exited with status 3") {
+		t.Fatalf("failures %v, want the runbook's exit status", rep.Failures)
+	}
+	checkKeptLogs(t, rep)
+	out, err := os.ReadFile(rep.RunbookLogs[len(rep.RunbookLogs)-1])
+	if err != nil || !strings.Contains(string(out), "giving up") {
+		t.Fatalf("the restore log holds the runbook's output: %q, %v", out, err)
+	}
+}
+
+func TestRunbookThatLeavesNoHealthyClusterFails(t *testing.T) {
+	o := runbookOptions(t, "testdata/runbooks/starts-nothing.sh")
+	o.RunbookTimeout = 2 * time.Second
+	rep := runRunbook(t, o)
+	if rep.Passed || !strings.Contains(strings.Join(rep.Failures, "\n"), "no healthy cluster") {
+		t.Fatalf("failures %v, want no healthy cluster", rep.Failures)
+	}
+	checkKeptLogs(t, rep)
+}
+
+// checkKeptLogs: a failed runbook drill keeps its run directory and names
+// the runbook's output.
+func checkKeptLogs(t *testing.T, rep *report.Report) {
+	t.Helper()
+	if !rep.Kept || rep.RunDir == "" {
+		t.Fatalf("a failed runbook keeps the run directory: kept=%v dir=%q", rep.Kept, rep.RunDir)
+	}
+	if len(rep.RunbookLogs) != 2 {
+		t.Fatalf("runbook logs %v, want backup and restore", rep.RunbookLogs)
+	}
+	for _, l := range rep.RunbookLogs {
+		if _, err := os.Stat(l); err != nil {
+			t.Fatalf("runbook log %s: %v", l, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(rep.RunDir, "report.json")); err != nil {
+		t.Fatalf("kept run directory has no report.json: %v", err)
+	}
+}
