@@ -1,0 +1,71 @@
+// Package drilltest runs a scenario inside a Ginkgo spec and checks, when
+// the spec ends, that the drill left no goroutine, listening port or run
+// directory behind.
+package drilltest
+
+import (
+	"context"
+	"os"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/etcd-drill/etcd-drill/harness/leakcheck"
+	"github.com/etcd-drill/etcd-drill/harness/report"
+	"github.com/etcd-drill/etcd-drill/scenarios"
+)
+
+// Backends are the backends the suites run on, each a Ginkgo label.
+var Backends = []string{"embedded", "process"}
+
+// Options are the default options on backend, with fewer writes: suites
+// check behaviour, benchmarks check speed.
+func Options(backend string, members, keys int) scenarios.Options {
+	o := scenarios.DefaultOptions()
+	o.Backend, o.Members, o.Keys = backend, members, keys
+	return o
+}
+
+// Run runs scenario name with o and registers the leak checks.
+func Run(ctx context.Context, name string, o scenarios.Options) *report.Report {
+	GinkgoHelper()
+	sc, err := scenarios.Lookup(name)
+	Expect(err).NotTo(HaveOccurred())
+	o.BaseDir = GinkgoT().TempDir()
+	base := leakcheck.Take()
+	var rep *report.Report
+	// Registered first, so a failed drill is checked for leftovers too.
+	DeferCleanup(func() {
+		Expect(base.Goroutines(10 * time.Second)).To(Succeed())
+		if rep != nil {
+			Expect(leakcheck.Ports(rep.URLs)).To(Succeed())
+		}
+		entries, err := os.ReadDir(o.BaseDir)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(entries).To(BeEmpty(), "the run directory is removed")
+	})
+	rep, err = scenarios.Run(ctx, sc, o)
+	Expect(err).NotTo(HaveOccurred(), "drill %s", name)
+	return rep
+}
+
+// ExpectRestoredFromSnapshot checks what every restore from a snapshot
+// promises: nothing acknowledged at or below the snapshot revision lost,
+// nothing resurrected, a new cluster of the same size whose members agree.
+func ExpectRestoredFromSnapshot(rep *report.Report, members int) {
+	GinkgoHelper()
+	Expect(rep.Failures).To(BeEmpty())
+	Expect(rep.Passed).To(BeTrue())
+	Expect(rep.Verified).To(BeTrue())
+	Expect(rep.Keys.Lost).To(BeZero())
+	Expect(rep.Keys.Resurrected).To(BeZero())
+	Expect(rep.Keys.Expected).To(BeNumerically(">", 0))
+	Expect(rep.Keys.Restored).To(Equal(rep.Keys.Expected))
+	Expect(rep.Snapshot.Revision).To(BeNumerically(">", 0))
+	Expect(rep.RPO.WritesAfterSnapshot).To(BeNumerically(">", 0))
+	Expect(rep.Cluster.IDChanged).To(BeTrue())
+	Expect(rep.Cluster.HashKVConsistent).To(BeTrue())
+	Expect(rep.Cluster.Members).To(HaveLen(members))
+	Expect(rep.RTOSeconds).To(BeNumerically(">", 0))
+}
