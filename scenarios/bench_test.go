@@ -8,11 +8,18 @@ import (
 )
 
 // BenchmarkDrill times the whole default drill (3 members, 10,000 writes
-// before the snapshot) and each of its steps. Targets on 2 cores: the drill
-// in 3 s or less, the workload at 5,000 or more acknowledged writes/s.
+// before the snapshot) and each of its steps, on each backend. Targets on 2
+// cores: embedded in 3 s or less with the workload at 5,000 or more
+// acknowledged writes/s; process in 5 s or less.
 //
 //	go test -run '^$' -bench Drill -benchtime 3x ./scenarios
 func BenchmarkDrill(b *testing.B) {
+	for _, backend := range []string{"embedded", "process"} {
+		b.Run(backend, func(b *testing.B) { benchDrill(b, backend) })
+	}
+}
+
+func benchDrill(b *testing.B, backend string) {
 	sc, err := Lookup("quorum-loss/snapshot-restore")
 	if err != nil {
 		b.Fatal(err)
@@ -24,6 +31,7 @@ func BenchmarkDrill(b *testing.B) {
 	for b.Loop() {
 		runs++
 		o := DefaultOptions()
+		o.Backend = backend
 		o.BaseDir = b.TempDir()
 		o.Seed = uint64(runs)
 		rep, err := Run(context.Background(), sc, o)
@@ -45,7 +53,7 @@ func BenchmarkDrill(b *testing.B) {
 	}
 	n := float64(runs)
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "mean of %d drills, 3 members, 10,000 writes:\n", runs)
+	fmt.Fprintf(&sb, "%s backend, mean of %d drills, 3 members, 10,000 writes:\n", backend, runs)
 	for _, name := range order {
 		fmt.Fprintf(&sb, "  %-24s %7.3fs\n", name, steps[name]/n)
 	}
