@@ -1,5 +1,6 @@
 // Package faults holds what a drill does to a cluster, one fault per file.
-// A fault knows nothing of recovery: it acts, then proves it took effect.
+// A fault knows nothing of recovery: it acts on the drill's cluster (or its
+// files: data dirs, the snapshot), then proves it took effect.
 package faults
 
 import (
@@ -15,7 +16,7 @@ type Fault interface {
 	// Needs is what the backend must be able to do for this fault.
 	Needs() backend.Caps
 	// Inject does the damage and says what it did and to whom.
-	Inject(ctx context.Context, c *harness.Cluster) (harness.Effect, error)
+	Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error)
 	// Confirm proves the fault is in force (quorum lost, say), filling in e.
-	Confirm(ctx context.Context, c *harness.Cluster, e *harness.Effect) error
+	Confirm(ctx context.Context, d *harness.Drill, e *harness.Effect) error
 }

@@ -42,7 +42,8 @@ func Victims(ms []backend.Member, leader string, n int) []backend.Member {
 	return ordered[:n]
 }
 
-func (KillMajority) Inject(ctx context.Context, c *harness.Cluster) (harness.Effect, error) {
+func (KillMajority) Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error) {
+	c := d.Cluster
 	ms := c.Live()
 	if len(ms) == 0 {
 		return harness.Effect{}, errors.New("no live member to kill")
@@ -69,7 +70,8 @@ func (KillMajority) Inject(ctx context.Context, c *harness.Cluster) (harness.Eff
 
 // Confirm proves quorum is lost: every victim has exited, and the survivors
 // take no write for longer than they would need to elect a new leader.
-func (k KillMajority) Confirm(ctx context.Context, c *harness.Cluster, e *harness.Effect) error {
+func (k KillMajority) Confirm(ctx context.Context, d *harness.Drill, e *harness.Effect) error {
+	c := d.Cluster
 	for _, name := range e.Members {
 		if m := c.Member(name); m != nil {
 			select {

@@ -43,7 +43,8 @@ func (SchemelessPeerURL) Needs() backend.Caps {
 
 // Inject updates the last member's peer URL; Effect.Members are the members
 // expected to panic: all the others.
-func (SchemelessPeerURL) Inject(ctx context.Context, c *harness.Cluster) (harness.Effect, error) {
+func (SchemelessPeerURL) Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error) {
+	c := d.Cluster
 	live := c.Live()
 	if len(live) < 2 {
 		return harness.Effect{}, errors.New("wrong-peer-urls needs at least 2 live members: the updated member itself does not panic")
@@ -67,7 +68,8 @@ func (SchemelessPeerURL) Inject(ctx context.Context, c *harness.Cluster) (harnes
 // Confirm waits until every member but the updated one has panicked with
 // failed NewURLs, proves the one left takes no write, then restarts a
 // panicked member on its data dir and waits for it to panic again.
-func (f SchemelessPeerURL) Confirm(ctx context.Context, c *harness.Cluster, e *harness.Effect) error {
+func (f SchemelessPeerURL) Confirm(ctx context.Context, d *harness.Drill, e *harness.Effect) error {
+	c := d.Cluster
 	wait := f.PanicWait
 	if wait <= 0 {
 		wait = 15 * time.Second
@@ -131,7 +133,8 @@ func (UnreachablePeerURLs) Name() string { return "wrong-peer-urls-unreachable" 
 
 func (UnreachablePeerURLs) Needs() backend.Caps { return backend.Caps{} }
 
-func (f UnreachablePeerURLs) Inject(ctx context.Context, c *harness.Cluster) (harness.Effect, error) {
+func (f UnreachablePeerURLs) Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error) {
+	c := d.Cluster
 	live := c.Live()
 	n := Majority(len(live))
 	if c.Ports == nil {
@@ -172,7 +175,8 @@ func (f UnreachablePeerURLs) Inject(ctx context.Context, c *harness.Cluster) (ha
 // every live member for a while and reports how many writes it took and
 // whether the last ones went through. It asserts nothing: established peer
 // connections may carry on, so quorum may hold or go.
-func (f UnreachablePeerURLs) Confirm(ctx context.Context, c *harness.Cluster, e *harness.Effect) error {
+func (f UnreachablePeerURLs) Confirm(ctx context.Context, d *harness.Drill, e *harness.Effect) error {
+	c := d.Cluster
 	window := f.Window
 	if window <= 0 {
 		window = 2 * time.Second

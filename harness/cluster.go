@@ -188,6 +188,76 @@ func (c *Cluster) Restart(ctx context.Context, name string) (backend.Member, err
 	return m, nil
 }
 
+// Join adds a member with an empty data dir to the running cluster, as etcd's
+// runtime reconfiguration says: MemberAdd with its peer URL, then start it
+// with --initial-cluster-state existing and the cluster as MemberAdd left it.
+// It returns once the new member answers a linearizable read.
+func (c *Cluster) Join(ctx context.Context, spec backend.MemberSpec) (backend.Member, error) {
+	cli, err := c.Client()
+	if err != nil {
+		return nil, err
+	}
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	resp, err := cli.MemberAdd(actx, []string{spec.PeerURL})
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("member add %s: %w", spec.Name, err)
+	}
+	var ic []string
+	for _, m := range resp.Members {
+		name := m.Name
+		if m.ID == resp.Member.ID {
+			name = spec.Name
+		}
+		for _, u := range m.PeerURLs {
+			ic = append(ic, name+"="+u)
+		}
+	}
+	spec.InitialCluster = strings.Join(ic, ",")
+	spec.State = backend.StateExisting
+	if err := c.Add(ctx, spec); err != nil {
+		return nil, err
+	}
+	m := c.Member(spec.Name)
+	if err := c.waitMemberHealthy(ctx, m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Remove removes the member called name from the cluster's membership
+// (MemberRemove) and from the harness's list; it does not stop it.
+func (c *Cluster) Remove(ctx context.Context, name string) error {
+	cli, err := c.Client()
+	if err != nil {
+		return err
+	}
+	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	resp, err := cli.MemberList(lctx)
+	if err != nil {
+		return fmt.Errorf("member list: %w", err)
+	}
+	for _, m := range resp.Members {
+		if m.Name == name {
+			if _, err := cli.MemberRemove(lctx, m.ID); err != nil {
+				return fmt.Errorf("member remove %s: %w", name, err)
+			}
+			c.mu.Lock()
+			for i, mm := range c.members {
+				if mm.Name() == name {
+					c.retired = append(c.retired, mm)
+					c.members = append(c.members[:i:i], c.members[i+1:]...)
+					break
+				}
+			}
+			c.mu.Unlock()
+			return nil
+		}
+	}
+	return fmt.Errorf("member remove %s: not in the member list", name)
+}
+
 // Spec returns the spec member name was started with.
 func (c *Cluster) Spec(name string) (backend.MemberSpec, bool) {
 	c.mu.Lock()

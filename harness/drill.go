@@ -64,10 +64,22 @@ type Drill struct {
 	Snapshot  Snapshot
 	Effect    Effect
 	Report    *report.Report
+	// ExpectAt is the revision up to which the ledger must be found in the
+	// recovered keyspace, set by the recovery: the snapshot's revision, the
+	// survivor's, or AllWrites when no acknowledged write may be lost.
+	ExpectAt int64
+	// Baseline says in words what ExpectAt is.
+	Baseline string
+	// Rejected is set by a recovery that refused its backup, as a scenario
+	// about a damaged backup expects: there is no recovered cluster then.
+	Rejected error
 
 	clusters []*Cluster
 	onClose  []func(ctx context.Context) error
 }
+
+// AllWrites as ExpectAt: every acknowledged write must be in the keyspace.
+const AllWrites = int64(1<<63 - 1)
 
 // NewDrill makes a run directory under base (the system temp dir if empty).
 func NewDrill(base string, be backend.Backend, size int) (*Drill, error) {
@@ -96,14 +108,25 @@ func (d *Drill) Spec(prefix, dir, token string, size int) ClusterSpec {
 	}
 }
 
-// StartCluster plans and starts a cluster, and tracks it for Close.
-func (d *Drill) StartCluster(ctx context.Context, cs ClusterSpec) (*Cluster, error) {
+// Layout reserves ports for a cluster of size members named prefix1.. under
+// RunDir/dir, makes that folder, and returns the member specs; nothing runs.
+func (d *Drill) Layout(prefix, dir, token string, size int) ([]backend.MemberSpec, error) {
+	cs := d.Spec(prefix, dir, token, size)
 	specs, err := Plan(d.Ports, cs)
 	if err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(cs.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("make cluster directory: %w", err)
+	}
+	return specs, nil
+}
+
+// StartCluster plans and starts a cluster, and tracks it for Close.
+func (d *Drill) StartCluster(ctx context.Context, prefix, dir, token string, size int) (*Cluster, error) {
+	specs, err := d.Layout(prefix, dir, token, size)
+	if err != nil {
+		return nil, err
 	}
 	return d.StartMembers(ctx, specs)
 }

@@ -8,8 +8,10 @@ import (
 	"sync"
 
 	utlsnap "go.etcd.io/etcd/etcdutl/v3/snapshot"
+	"go.uber.org/zap"
 
 	"github.com/etcd-drill/etcd-drill/harness"
+	"github.com/etcd-drill/etcd-drill/harness/backend"
 )
 
 // SnapshotRestore is the recovery guide's main procedure: every member of a
@@ -19,9 +21,18 @@ type SnapshotRestore struct {
 	// SkipHashCheck restores a db copied from a data dir, which has no
 	// integrity hash.
 	SkipHashCheck bool
+	// RevisionBump raises the restored revision by this much and marks the
+	// old revisions compacted (etcdutl --bump-revision --mark-compacted), so
+	// that clients never see revisions go back.
+	RevisionBump uint64
 }
 
-func (SnapshotRestore) Name() string { return "snapshot-restore" }
+func (r SnapshotRestore) Name() string {
+	if r.RevisionBump > 0 {
+		return "snapshot-restore-bump-revision"
+	}
+	return "snapshot-restore"
+}
 
 func (SnapshotRestore) NeedsSnapshot() bool { return true }
 
@@ -32,52 +43,74 @@ func (r SnapshotRestore) Recover(ctx context.Context, d *harness.Drill) (*harnes
 	if d.Snapshot.Path == "" {
 		return nil, errors.New("snapshot-restore: the drill took no snapshot")
 	}
-	// The old cluster's survivors are stopped first, as an operator would;
-	// their resources are released in the background, off the recovery path.
-	if d.Cluster != nil {
-		if err := d.Cluster.Kill(); err != nil {
-			return nil, fmt.Errorf("stop old members: %w", err)
-		}
-	}
-	cs := d.Spec(RestoredPrefix, "restored", d.Token+"-restored", d.Size)
-	specs, err := harness.Plan(d.Ports, cs)
+	stopOld(d)
+	specs, err := d.Layout(RestoredPrefix, "restored", d.Token+"-restored", d.Size)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cs.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("make restore directory: %w", err)
+	if err := RestoreAll(d, specs, r.SkipHashCheck, r.RevisionBump); err != nil {
+		return nil, err
 	}
+	c, err := d.StartMembers(ctx, specs)
+	if err != nil {
+		return nil, fmt.Errorf("start restored cluster: %w", err)
+	}
+	return c, nil
+}
+
+// stopOld kills what is left of the old cluster, as an operator stops the
+// survivors before a restore; they release in the background, off the
+// recovery's path.
+func stopOld(d *harness.Drill) {
+	if d.Cluster != nil {
+		_ = d.Cluster.Kill()
+	}
+}
+
+// RestoreAll restores every member of specs from the drill's snapshot, in
+// parallel. If any restore fails, every data dir it made is removed: a
+// half-restored data dir must not be started by mistake.
+func RestoreAll(d *harness.Drill, specs []backend.MemberSpec, skipHashCheck bool, bump uint64) error {
 	lg, closeLog, err := d.Logger("restore")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer closeLog()
 	errs := make([]error, len(specs))
 	var wg sync.WaitGroup
 	for i, s := range specs {
 		wg.Go(func() {
-			err := utlsnap.NewV3(lg).Restore(utlsnap.RestoreConfig{
-				SnapshotPath:        d.Snapshot.Path,
-				Name:                s.Name,
-				OutputDataDir:       s.DataDir,
-				PeerURLs:            []string{s.PeerURL},
-				InitialCluster:      s.InitialCluster,
-				InitialClusterToken: s.Token,
-				SkipHashCheck:       r.SkipHashCheck,
-			})
-			if err != nil {
+			t := restoreTarget{Name: s.Name, DataDir: s.DataDir, PeerURL: s.PeerURL, InitialCluster: s.InitialCluster, Token: s.Token}
+			if err := restoreMember(lg, d.Snapshot.Path, t, skipHashCheck, bump); err != nil {
 				errs[i] = fmt.Errorf("restore member %s: %w", s.Name, err)
 			}
 		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		for _, s := range specs {
+			os.RemoveAll(s.DataDir)
+		}
+		return err
 	}
-	d.Snapshot.HashChecked = !r.SkipHashCheck
-	c, err := d.StartMembers(ctx, specs)
-	if err != nil {
-		return nil, fmt.Errorf("start restored cluster: %w", err)
-	}
-	return c, nil
+	d.Snapshot.HashChecked = !skipHashCheck
+	return nil
+}
+
+type restoreTarget struct {
+	Name, DataDir, PeerURL, InitialCluster, Token string
+}
+
+func restoreMember(lg *zap.Logger, snapshot string, t restoreTarget, skipHashCheck bool, bump uint64) error {
+	return utlsnap.NewV3(lg).Restore(utlsnap.RestoreConfig{
+		SnapshotPath:        snapshot,
+		Name:                t.Name,
+		OutputDataDir:       t.DataDir,
+		PeerURLs:            []string{t.PeerURL},
+		InitialCluster:      t.InitialCluster,
+		InitialClusterToken: t.Token,
+		SkipHashCheck:       skipHashCheck,
+		RevisionBump:        bump,
+		MarkCompacted:       bump > 0,
+	})
 }

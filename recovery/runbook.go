@@ -105,18 +105,10 @@ func (r Runbook) Backup(ctx context.Context, d *harness.Drill, from backend.Memb
 // Recover stops what is left of the old cluster, runs the restore phase,
 // and waits for the cluster it laid out to be healthy.
 func (r Runbook) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
-	if d.Cluster != nil {
-		if err := d.Cluster.Kill(); err != nil {
-			return nil, fmt.Errorf("stop old members: %w", err)
-		}
-	}
-	cs := d.Spec(RestoredPrefix, "restored", d.Token+"-restored", d.Size)
-	specs, err := harness.Plan(d.Ports, cs)
+	stopOld(d)
+	specs, err := d.Layout(RestoredPrefix, "restored", d.Token+"-restored", d.Size)
 	if err != nil {
 		return nil, err
-	}
-	if err := os.MkdirAll(cs.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("make restore directory: %w", err)
 	}
 	env := append(r.baseEnv(d, "restore", d.Snapshot.Path), MemberEnv(specs)...)
 	if d.Cluster != nil {

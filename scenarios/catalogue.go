@@ -11,13 +11,43 @@ import (
 	"github.com/etcd-drill/etcd-drill/recovery"
 )
 
+// Backup is how a scenario backs up before its recovery.
+type Backup int
+
+const (
+	// BackupAuto: a live snapshot if the recovery needs one, else none.
+	BackupAuto Backup = iota
+	// BackupNone: no backup (force-new-cluster, member replace).
+	BackupNone
+	// BackupLive: etcdctl snapshot save from a live member, before the fault.
+	BackupLive
+	// BackupCopiedDB: member/snap/db copied from a dead member's data dir,
+	// after the fault; it has no integrity hash.
+	BackupCopiedDB
+)
+
+// ClusterIDExpect says whether the recovered cluster keeps the old ID.
+type ClusterIDExpect int
+
+const (
+	IDAny ClusterIDExpect = iota
+	// IDNew: a new logical cluster (restore with a new token).
+	IDNew
+	// IDSame: the same cluster (force-new-cluster, member replace).
+	IDSame
+)
+
 // Expect is what must hold after the recovery, beyond "no acknowledged key
-// lost, none resurrected".
+// lost, none resurrected" at the revision the recovery names.
 type Expect struct {
 	// QuorumLost: the fault must have broken quorum.
 	QuorumLost bool
-	// NewClusterID: the recovered cluster must be a new logical cluster.
-	NewClusterID bool
+	// ClusterID: new, the same, or either.
+	ClusterID ClusterIDExpect
+	// RevisionAbove: the recovered cluster's revision must be above every
+	// revision the old cluster served, and a watch from an old revision
+	// must be cancelled as compacted (a restore with a revision bump).
+	RevisionAbove bool
 	// PanicContains: every member the fault hit (Effect.Members) must have
 	// panicked with a message containing this.
 	PanicContains string
@@ -29,9 +59,21 @@ type Scenario struct {
 	Description string
 	Fault       faults.Fault
 	Recovery    recovery.Recovery
+	Backup      Backup
 	Expect      Expect
 	// MinMembers is the smallest cluster the scenario makes sense on.
 	MinMembers int
+}
+
+// backup resolves BackupAuto.
+func (sc Scenario) backup() Backup {
+	if sc.Backup != BackupAuto {
+		return sc.Backup
+	}
+	if sc.Recovery.NeedsSnapshot() {
+		return BackupLive
+	}
+	return BackupNone
 }
 
 // Catalogue returns every scenario, sorted by name.
@@ -42,7 +84,7 @@ func Catalogue() []Scenario {
 			Description: "kill a majority, restore every member of a new cluster from a live snapshot, verify the ledger",
 			Fault:       faults.KillMajority{},
 			Recovery:    recovery.SnapshotRestore{},
-			Expect:      Expect{QuorumLost: true, NewClusterID: true},
+			Expect:      Expect{QuorumLost: true, ClusterID: IDNew},
 			MinMembers:  1,
 		},
 		{
@@ -51,7 +93,7 @@ func Catalogue() []Scenario {
 				"and panics again on restart; restore a new cluster from a snapshot taken before",
 			Fault:      faults.SchemelessPeerURL{},
 			Recovery:   recovery.SnapshotRestore{},
-			Expect:     Expect{QuorumLost: true, NewClusterID: true, PanicContains: faults.PanicNewURLs},
+			Expect:     Expect{QuorumLost: true, ClusterID: IDNew, PanicContains: faults.PanicNewURLs},
 			MinMembers: 2,
 		},
 		{
@@ -60,7 +102,7 @@ func Catalogue() []Scenario {
 				"restore a new cluster from a snapshot taken before",
 			Fault:      faults.UnreachablePeerURLs{},
 			Recovery:   recovery.SnapshotRestore{},
-			Expect:     Expect{NewClusterID: true},
+			Expect:     Expect{ClusterID: IDNew},
 			MinMembers: 1,
 		},
 	}

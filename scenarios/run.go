@@ -5,14 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/etcd-drill/etcd-drill/harness"
 	"github.com/etcd-drill/etcd-drill/harness/report"
-	"github.com/etcd-drill/etcd-drill/harness/verify"
-	"github.com/etcd-drill/etcd-drill/harness/workload"
 	"github.com/etcd-drill/etcd-drill/recovery"
 )
 
@@ -107,6 +104,8 @@ type runner struct {
 	oldID uint64
 	// confirmed is when the fault was confirmed in force.
 	confirmed time.Time
+	// oldLastRev is the old cluster's revision just before the fault.
+	oldLastRev int64
 }
 
 // step runs one stage, times it and records it.
@@ -127,26 +126,29 @@ func (r *runner) step(ctx context.Context, name string, f func(ctx context.Conte
 
 func (r *runner) pipeline(ctx context.Context) error {
 	o, sc := r.o, r.sc
-	steps := []struct {
+	type stage struct {
 		name string
 		f    func(ctx context.Context) (string, error)
-	}{
+	}
+	steps := []stage{
 		{"start-cluster", r.startCluster},
 		{"workload", func(ctx context.Context) (string, error) { return r.write(ctx, "workload", o.Keys) }},
-		{"snapshot", r.snapshot},
-		{"workload-after-snapshot", func(ctx context.Context) (string, error) {
+	}
+	if sc.backup() == BackupLive {
+		steps = append(steps, stage{"snapshot", r.snapshot})
+	}
+	steps = append(steps,
+		stage{"workload-after-snapshot", func(ctx context.Context) (string, error) {
 			return r.write(ctx, "workload-after-snapshot", o.writesAfter())
 		}},
-		{"fault", r.inject},
-		{"confirm-fault", r.confirm},
-		{"recover", r.recover},
-		{"first-write", r.firstWrite},
-		{"verify", r.verify},
+		stage{"fault", r.inject},
+		stage{"confirm-fault", r.confirm},
+	)
+	if sc.backup() == BackupCopiedDB {
+		steps = append(steps, stage{"copy-db", r.copyDB})
 	}
+	steps = append(steps, stage{"recover", r.recover})
 	for _, s := range steps {
-		if s.name == "snapshot" && !sc.Recovery.NeedsSnapshot() {
-			continue
-		}
 		if err := r.step(ctx, s.name, s.f); err != nil {
 			return err
 		}
@@ -154,195 +156,17 @@ func (r *runner) pipeline(ctx context.Context) error {
 			return fmt.Errorf("interrupted after step %s: %w", s.name, err)
 		}
 	}
+	if r.d.Recovered == nil {
+		// The recovery refused its backup, as the scenario wants: nothing
+		// to write to or verify.
+		return nil
+	}
+	for _, s := range []stage{{"first-write", r.firstWrite}, {"verify", r.verify}} {
+		if err := r.step(ctx, s.name, s.f); err != nil {
+			return err
+		}
+	}
 	return nil
-}
-
-func (r *runner) startCluster(ctx context.Context) (string, error) {
-	d := r.d
-	c, err := d.StartCluster(ctx, d.Spec("m", "cluster", d.Token, d.Size))
-	if err != nil {
-		return "", err
-	}
-	d.Cluster = c
-	if r.oldID, err = c.ClusterID(ctx); err != nil {
-		return "", err
-	}
-	wcfg := r.o.Workload
-	wcfg.Seed = r.o.Seed
-	if d.Workload, err = workload.New(wcfg, workload.NewLedger()); err != nil {
-		return "", err
-	}
-	r.rep.Workload.Concurrency, r.rep.Workload.ValueSize = wcfg.Concurrency, wcfg.ValueSize
-	return fmt.Sprintf("%d members %s, cluster %016x", len(c.Members()), strings.Join(harness.Names(c.Members()), ","), r.oldID), nil
-}
-
-func (r *runner) write(ctx context.Context, phase string, n int) (string, error) {
-	if n == 0 {
-		return "no writes", nil
-	}
-	cli, err := r.d.Cluster.Client()
-	if err != nil {
-		return "", err
-	}
-	var progress func(int)
-	if r.o.Progress != nil {
-		progress = func(done int) { r.o.Progress(phase, done, n) }
-	}
-	st, err := r.d.Workload.Run(ctx, cli, n, progress)
-	if phase == "workload" {
-		r.rep.Workload.BeforeSnapshot = st.Total()
-		r.rep.Workload.AckedPerSecond = st.PerSecond()
-	} else {
-		r.rep.Workload.AfterSnapshot = st.Total()
-	}
-	r.rep.Workload.Writes += st.Total()
-	detail := fmt.Sprintf("%d writes: %d acknowledged, %d failed, %d indeterminate, %.0f acked/s",
-		st.Total(), st.Acknowledged, st.Failed, st.Indeterminate, st.PerSecond())
-	if err != nil {
-		return detail, err
-	}
-	if st.Acknowledged == 0 {
-		return detail, errors.New("no write was acknowledged: the cluster is not taking writes")
-	}
-	return detail, nil
-}
-
-func (r *runner) snapshot(ctx context.Context) (string, error) {
-	d := r.d
-	m, err := d.Cluster.Leader(ctx)
-	if err != nil {
-		live := d.Cluster.Live()
-		if len(live) == 0 {
-			return "", errors.New("no live member to take a snapshot from")
-		}
-		m = live[0]
-	}
-	var s harness.Snapshot
-	if b, ok := r.sc.Recovery.(recovery.Backuper); ok {
-		s, err = b.Backup(ctx, d, m)
-	} else {
-		s, err = recovery.SaveSnapshot(ctx, d, m)
-	}
-	if err != nil {
-		return "", err
-	}
-	d.Snapshot = s
-	r.rep.Snapshot = report.Snapshot{
-		Path: s.Path, Member: s.Member, Revision: s.Revision, SizeBytes: s.Size, TotalKeys: s.Keys, Hash: s.Hash,
-	}
-	return fmt.Sprintf("revision %d, %d bytes, %d keys, from %s", s.Revision, s.Size, s.Keys, s.Member), nil
-}
-
-func (r *runner) inject(ctx context.Context) (string, error) {
-	e, err := r.sc.Fault.Inject(ctx, r.d.Cluster)
-	r.d.Effect = e
-	r.rep.Fault = &report.Fault{Name: e.Fault, Members: e.Members, At: e.At, Detail: e.Detail}
-	return e.Detail, err
-}
-
-func (r *runner) confirm(ctx context.Context) (string, error) {
-	e := &r.d.Effect
-	err := r.sc.Fault.Confirm(ctx, r.d.Cluster, e)
-	r.confirmed = time.Now()
-	r.rep.Fault.QuorumLost, r.rep.Fault.Detail = e.QuorumLost, e.Detail
-	if err != nil {
-		return e.Detail, err
-	}
-	if r.sc.Expect.QuorumLost && !e.QuorumLost {
-		return e.Detail, errors.New("the fault did not break quorum")
-	}
-	return e.Detail, nil
-}
-
-func (r *runner) recover(ctx context.Context) (string, error) {
-	c, err := r.sc.Recovery.Recover(ctx, r.d)
-	if err != nil {
-		return "", err
-	}
-	r.d.Recovered = c
-	r.rep.Snapshot.HashChecked = r.d.Snapshot.HashChecked
-	return fmt.Sprintf("%s: %d members %s healthy", r.sc.Recovery.Name(), len(c.Members()), strings.Join(harness.Names(c.Members()), ",")), nil
-}
-
-// firstWrite writes through the recovered cluster; its acknowledgement ends
-// the recovery time.
-func (r *runner) firstWrite(ctx context.Context) (string, error) {
-	cli, err := r.d.Recovered.Client()
-	if err != nil {
-		return "", err
-	}
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if _, err := cli.Put(wctx, harness.ProbePrefix+"after-recovery", "ok"); err != nil {
-		return "", fmt.Errorf("the recovered cluster refused a write: %w", err)
-	}
-	rto := time.Since(r.d.Effect.At)
-	r.rep.RTOSeconds = rto.Seconds()
-	r.rep.RecoverySeconds = time.Since(r.confirmed).Seconds()
-	return "RTO " + rto.Round(time.Millisecond).String(), nil
-}
-
-func (r *runner) verify(ctx context.Context) (string, error) {
-	d, rep := r.d, r.rep
-	c := d.Recovered
-	cli, err := c.Client()
-	if err != nil {
-		return "", err
-	}
-	vctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	actual, rev, err := verify.ReadKeyspace(vctx, cli, r.o.Workload.Prefix)
-	if err != nil {
-		return "", err
-	}
-	ops := d.Workload.Ledger().Ops()
-	res := verify.CheckAt(ops, d.Snapshot.Revision, actual)
-	rep.Verified = true
-	rep.Keys = report.Keys{
-		Expected: res.Expected, Restored: res.Restored, Lost: res.Lost, Resurrected: res.Resurrected,
-		Indeterminate: res.Indeterminate, Duplicates: res.Duplicates,
-	}
-	rep.RPO.WritesAfterSnapshot = d.Workload.Ledger().AckedAfter(d.Snapshot.Revision)
-	for i, f := range res.Findings {
-		if i == maxFindings {
-			break
-		}
-		rep.Findings = append(rep.Findings, report.Finding(f))
-	}
-	if res.Lost > 0 {
-		rep.Fail("%d acknowledged keys at or below revision %d lost", res.Lost, d.Snapshot.Revision)
-	}
-	if res.Resurrected > 0 {
-		rep.Fail("%d keys resurrected that must be absent at revision %d", res.Resurrected, d.Snapshot.Revision)
-	}
-
-	hk, err := verify.HashKV(vctx, cli, harness.Endpoints(c.Members()), rev)
-	if err != nil {
-		return res.Summary(), err
-	}
-	newID, err := c.ClusterID(vctx)
-	if err != nil {
-		return res.Summary(), err
-	}
-	rep.Cluster = report.Cluster{
-		OldID: strconv.FormatUint(r.oldID, 16), NewID: strconv.FormatUint(newID, 16),
-		IDChanged: newID != r.oldID, HashKVConsistent: hk.Consistent, HashKVRevision: rev,
-		Members: harness.Names(c.Members()),
-	}
-	if !hk.Consistent {
-		rep.Fail("members disagree on HashKV at revision %d: %v", rev, hk.Hashes)
-	}
-	if r.sc.Expect.NewClusterID && newID == r.oldID {
-		rep.Fail("the recovered cluster kept the old cluster ID %016x: it is not a new logical cluster", newID)
-	}
-	mresp, err := cli.MemberList(vctx)
-	if err != nil {
-		return res.Summary(), fmt.Errorf("member list of recovered cluster: %w", err)
-	}
-	if len(mresp.Members) != d.Size {
-		rep.Fail("the recovered cluster has %d members, want %d", len(mresp.Members), d.Size)
-	}
-	return res.Summary() + fmt.Sprintf("; hashkv consistent=%v at revision %d", hk.Consistent, rev), nil
 }
 
 // maxFindings bounds the keys listed in a report.

@@ -153,8 +153,8 @@ func TestRunFailsWhenTheRecoveryLosesData(t *testing.T) {
 // elect a new leader, which the confirmation must notice.
 type killLeader struct{ faults.KillMajority }
 
-func (killLeader) Inject(ctx context.Context, c *harness.Cluster) (harness.Effect, error) {
-	m, err := c.Leader(ctx)
+func (killLeader) Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error) {
+	m, err := d.Cluster.Leader(ctx)
 	if err != nil {
 		return harness.Effect{}, err
 	}

@@ -18,12 +18,14 @@ type Panic struct {
 // at level "panic" (message, error and caller), or else Go's "panic: " line
 // and the first frame under it.
 func ParsePanic(r io.Reader) (Panic, bool) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
+	br := bufio.NewReaderSize(r, 64*1024)
 	var goPanic Panic
 	inTrace := false
-	for sc.Scan() {
-		line := sc.Text()
+	for {
+		line, err := readLine(br)
+		if err != nil && line == "" {
+			break
+		}
 		if strings.HasPrefix(line, "{") && strings.Contains(line, `"level":"panic"`) {
 			var e struct {
 				Msg    string `json:"msg"`
@@ -49,8 +51,30 @@ func ParsePanic(r io.Reader) (Panic, bool) {
 				goPanic.Caller = goPanic.Caller[:i]
 			}
 		}
+		if err != nil {
+			break
+		}
 	}
 	return goPanic, goPanic.Message != ""
+}
+
+// maxLine is how much of one log line ParsePanic looks at.
+const maxLine = 4 * 1024 * 1024
+
+// readLine returns the next line without its line ending, cut to maxLine
+// bytes: a longer line is skipped past, not the end of the reading (as it is
+// for a bufio.Scanner, which would miss a panic logged after it).
+func readLine(br *bufio.Reader) (string, error) {
+	var b []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		if n := maxLine - len(b); n > 0 {
+			b = append(b, frag[:min(n, len(frag))]...)
+		}
+		if err != bufio.ErrBufferFull {
+			return strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r"), err
+		}
+	}
 }
 
 // ParsePanicFile is ParsePanic on a log file from byte offset on (a member

@@ -40,6 +40,12 @@ type RPO struct {
 	// WritesAfterSnapshot: acknowledged writes above the snapshot revision,
 	// which a restore is expected to lose.
 	WritesAfterSnapshot int `json:"writes_after_snapshot"`
+	// Baseline says what the recovered keyspace was checked against: a
+	// snapshot's revision, a survivor's, or every acknowledged write.
+	Baseline string `json:"baseline"`
+	// AcknowledgedNotKept: acknowledged writes above that baseline, which
+	// the recovery gave up (for force-new-cluster: what the survivor lacked).
+	AcknowledgedNotKept int `json:"acknowledged_not_kept"`
 }
 
 // Cluster tells the old and recovered clusters apart.
@@ -50,6 +56,9 @@ type Cluster struct {
 	HashKVConsistent bool     `json:"hashkv_consistent"`
 	HashKVRevision   int64    `json:"hashkv_revision"`
 	Members          []string `json:"members,omitempty"`
+	// RevisionBumpedFrom: the highest revision the old cluster served, which
+	// a restore with a revision bump went past.
+	RevisionBumpedFrom int64 `json:"revision_bumped_from,omitempty"`
 }
 
 // Fault says what was done, to whom, and whether it took effect.
@@ -118,7 +127,12 @@ type Report struct {
 	Panics          []Panic   `json:"panics"`
 	Steps           []Step    `json:"steps"`
 	Findings        []Finding `json:"findings,omitempty"`
-	Workload        Workload  `json:"workload"`
+	// Notes are what the drill observed along the way that is neither a
+	// step nor a failure (a backup refused as it should be, say).
+	Notes []string `json:"notes,omitempty"`
+	// Hazards are dangerous outcomes a scenario went looking for.
+	Hazards  []Hazard `json:"hazards,omitempty"`
+	Workload Workload `json:"workload"`
 	// RunbookLogs are the outputs of an operator's runbook, kept when the
 	// drill fails.
 	RunbookLogs []string `json:"runbook_logs,omitempty"`
@@ -139,6 +153,26 @@ func New(scenario, backend string, members int, seed uint64) *Report {
 		Failures: []string{}, Panics: []Panic{}, Steps: []Step{},
 		Started: time.Now(),
 	}
+}
+
+// Hazard is a dangerous outcome of an operator's mistake, found and named.
+type Hazard struct {
+	Name   string `json:"name"`
+	Detail string `json:"detail"`
+}
+
+// Note records an observation.
+func (r *Report) Note(s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Notes = append(r.Notes, s)
+}
+
+// AddHazard records a hazard.
+func (r *Report) AddHazard(name, detail string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Hazards = append(r.Hazards, Hazard{Name: name, Detail: detail})
 }
 
 // Fail records an assertion that did not hold.

@@ -36,14 +36,20 @@ func (r *Report) WriteSummary(w io.Writer, withSteps bool) {
 	if r.Verified {
 		fmt.Fprintf(w, "keys:     acknowledged %d, expected %d, restored %d, lost %d, resurrected %d, indeterminate %d\n",
 			k.Acknowledged, k.Expected, k.Restored, k.Lost, k.Resurrected, k.Indeterminate)
-		fmt.Fprintf(w, "recovery: RTO %.3fs (%.3fs of it the procedure), RPO %d acknowledged writes after snapshot revision %d\n",
-			r.RTOSeconds, r.RecoverySeconds, r.RPO.WritesAfterSnapshot, r.Snapshot.Revision)
+		fmt.Fprintf(w, "recovery: RTO %.3fs (%.3fs of it the procedure), RPO %d acknowledged writes not kept (checked against %s)\n",
+			r.RTOSeconds, r.RecoverySeconds, r.RPO.AcknowledgedNotKept, r.RPO.Baseline)
 	} else {
 		fmt.Fprintf(w, "keys:     not verified (%d writes acknowledged, %d failed before the drill stopped)\n", k.Acknowledged, k.Failed)
 	}
 	if r.Cluster.NewID != "" {
 		fmt.Fprintf(w, "cluster:  id %s -> %s, hashkv consistent %v at revision %d\n",
 			r.Cluster.OldID, r.Cluster.NewID, r.Cluster.HashKVConsistent, r.Cluster.HashKVRevision)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note:     %s\n", n)
+	}
+	for _, h := range r.Hazards {
+		fmt.Fprintf(w, "HAZARD:   %s: %s\n", h.Name, h.Detail)
 	}
 	for _, p := range r.Panics {
 		fmt.Fprintf(w, "panic:    %s: %s\n", p.Member, p.Message)

@@ -53,3 +53,47 @@ func hashKVAt(ctx context.Context, cli *clientv3.Client, ep string, rev int64) (
 		}
 	}
 }
+
+// Membership checks that the cluster's member list has size members, each
+// started (named), and that they are the members the harness knows.
+func Membership(ctx context.Context, cli *clientv3.Client, names []string, size int) error {
+	resp, err := cli.MemberList(ctx)
+	if err != nil {
+		return fmt.Errorf("member list: %w", err)
+	}
+	if len(resp.Members) != size {
+		return fmt.Errorf("the recovered cluster has %d members, want %d", len(resp.Members), size)
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	for _, m := range resp.Members {
+		if m.Name == "" {
+			return fmt.Errorf("member %x was added but never started", m.ID)
+		}
+		if !want[m.Name] {
+			return fmt.Errorf("member list holds %s, which the harness did not start (want %v)", m.Name, names)
+		}
+	}
+	return nil
+}
+
+// WatchCompacted checks that a watch from revision rev is cancelled as
+// compacted, as after a restore with a revision bump and mark-compacted.
+func WatchCompacted(ctx context.Context, cli *clientv3.Client, rev int64) error {
+	wctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(ctx), 5*time.Second)
+	defer cancel()
+	for resp := range cli.Watch(wctx, "\x00", clientv3.WithFromKey(), clientv3.WithRev(rev)) {
+		if resp.CompactRevision > 0 || errors.Is(resp.Err(), rpctypes.ErrCompacted) {
+			return nil
+		}
+		if err := resp.Err(); err != nil {
+			return fmt.Errorf("watch from revision %d: %w, want it cancelled as compacted", rev, err)
+		}
+		if len(resp.Events) > 0 {
+			return fmt.Errorf("a watch from revision %d got %d events: old revisions are still served", rev, len(resp.Events))
+		}
+	}
+	return fmt.Errorf("a watch from revision %d was not cancelled as compacted", rev)
+}

@@ -130,3 +130,16 @@ func (l *Ledger) AckedAfter(rev int64) int {
 	}
 	return n
 }
+
+// MaxRevision is the highest revision any acknowledged write was answered with.
+func (l *Ledger) MaxRevision() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var m int64
+	for _, op := range l.ops {
+		if op.Outcome == Acknowledged && op.Revision > m {
+			m = op.Revision
+		}
+	}
+	return m
+}

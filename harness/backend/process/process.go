@@ -165,8 +165,10 @@ type member struct {
 
 	mu     sync.Mutex
 	killed bool
-	exit   backend.Exit
-	exited chan struct{}
+	// stopped: Stop sent SIGTERM, so dying of it is no error of the member's.
+	stopped bool
+	exit    backend.Exit
+	exited  chan struct{}
 }
 
 func (m *member) Name() string      { return m.spec.Name }
@@ -205,7 +207,9 @@ func (m *member) wait() {
 	}
 	m.mu.Lock()
 	x.Killed = m.killed
-	if x.Killed {
+	// etcd ends a graceful stop by raising SIGTERM again on itself.
+	st, _ := m.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if x.Killed || m.stopped && st.Signaled() && st.Signal() == syscall.SIGTERM {
 		x.Err = nil
 	}
 	m.exit = x
@@ -247,6 +251,9 @@ func (m *member) Kill() error {
 
 // Stop sends SIGTERM, and SIGKILL if the member has not ended when ctx does.
 func (m *member) Stop(ctx context.Context) error {
+	m.mu.Lock()
+	m.stopped = true
+	m.mu.Unlock()
 	if err := m.signal(syscall.SIGTERM); err != nil {
 		return err
 	}
