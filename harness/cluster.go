@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
@@ -23,8 +24,9 @@ import (
 type ClusterSpec struct {
 	// Size is the number of members, 1 to 9.
 	Size int
-	// NamePrefix names members prefix1, prefix2, ...
+	// NamePrefix names members prefix1, prefix2, ... (from First, default 1).
 	NamePrefix string
+	First      int
 	// Dir is the folder that holds the members' data dirs and logs.
 	Dir string
 	// Token is the initial-cluster-token.
@@ -48,8 +50,9 @@ func Plan(alloc *ports.Allocator, cs ClusterSpec) ([]backend.MemberSpec, error) 
 	}
 	specs := make([]backend.MemberSpec, cs.Size)
 	var ic []string
+	first := max(cs.First, 1)
 	for i := range specs {
-		name := cs.NamePrefix + strconv.Itoa(i+1)
+		name := cs.NamePrefix + strconv.Itoa(first+i)
 		specs[i] = backend.MemberSpec{
 			Name:      name,
 			DataDir:   filepath.Join(cs.Dir, name+".etcd"),
@@ -188,6 +191,9 @@ func (c *Cluster) Restart(ctx context.Context, name string) (backend.Member, err
 	return m, nil
 }
 
+// joinTimeout bounds the retries of a MemberAdd that etcd finds unsafe.
+const joinTimeout = 30 * time.Second
+
 // Join adds a member with an empty data dir to the running cluster, as etcd's
 // runtime reconfiguration says: MemberAdd with its peer URL, then start it
 // with --initial-cluster-state existing and the cluster as MemberAdd left it.
@@ -197,11 +203,25 @@ func (c *Cluster) Join(ctx context.Context, spec backend.MemberSpec) (backend.Me
 	if err != nil {
 		return nil, err
 	}
-	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	resp, err := cli.MemberAdd(actx, []string{spec.PeerURL})
-	cancel()
-	if err != nil {
-		return nil, fmt.Errorf("member add %s: %w", spec.Name, err)
+	// etcd refuses an add that a member not yet connected for 5 s would
+	// make unsafe (strict reconfig check): retry until it takes it.
+	var resp *clientv3.MemberAddResponse
+	deadline := time.Now().Add(joinTimeout)
+	for {
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		resp, err = cli.MemberAdd(actx, []string{spec.PeerURL})
+		cancel()
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, rpctypes.ErrUnhealthy) || time.Now().After(deadline) {
+			return nil, fmt.Errorf("member add %s: %w", spec.Name, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("member add %s: %w", spec.Name, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	var ic []string
 	for _, m := range resp.Members {

@@ -111,7 +111,13 @@ func (d *Drill) Spec(prefix, dir, token string, size int) ClusterSpec {
 // Layout reserves ports for a cluster of size members named prefix1.. under
 // RunDir/dir, makes that folder, and returns the member specs; nothing runs.
 func (d *Drill) Layout(prefix, dir, token string, size int) ([]backend.MemberSpec, error) {
+	return d.LayoutFrom(prefix, 1, dir, token, size)
+}
+
+// LayoutFrom is Layout with members numbered from first.
+func (d *Drill) LayoutFrom(prefix string, first int, dir, token string, size int) ([]backend.MemberSpec, error) {
 	cs := d.Spec(prefix, dir, token, size)
+	cs.First = first
 	specs, err := Plan(d.Ports, cs)
 	if err != nil {
 		return nil, err

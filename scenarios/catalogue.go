@@ -76,6 +76,10 @@ func (sc Scenario) backup() Backup {
 	return BackupNone
 }
 
+// BumpRevision is how far the bump-revision scenario raises the revision: far
+// above the writes that came after the snapshot, as etcd's guide advises.
+const BumpRevision = 1_000_000
+
 // Catalogue returns every scenario, sorted by name.
 func Catalogue() []Scenario {
 	all := []Scenario{
@@ -103,6 +107,65 @@ func Catalogue() []Scenario {
 			Fault:      faults.UnreachablePeerURLs{},
 			Recovery:   recovery.SnapshotRestore{},
 			Expect:     Expect{ClusterID: IDNew},
+			MinMembers: 1,
+		},
+		{
+			Name:        "copied-db/skip-hash-check",
+			Description: "kill a majority, copy member/snap/db out of a dead member's data dir; restore must refuse it without --skip-hash-check and succeed with it",
+			Fault:       faults.KillMajority{},
+			Recovery:    recovery.CopiedDBRestore{},
+			Backup:      BackupCopiedDB,
+			Expect:      Expect{QuorumLost: true, ClusterID: IDNew},
+			MinMembers:  1,
+		},
+		{
+			Name:        "corrupt-snapshot/rejected",
+			Description: "flip bytes of a saved snapshot; the restore must fail on the integrity hash and leave no data dir behind",
+			Fault:       faults.CorruptSnapshot{},
+			Recovery:    recovery.RefuseDamaged{},
+			Backup:      BackupLive,
+			MinMembers:  1,
+		},
+		{
+			Name: "quorum-loss/force-new-cluster",
+			Description: "kill a majority, restart the most up-to-date survivor with --force-new-cluster, add the others back " +
+				"one at a time with empty data dirs; the cluster keeps what the survivor had",
+			Fault:      faults.KillMajority{},
+			Recovery:   recovery.ForceNewCluster{},
+			Expect:     Expect{QuorumLost: true, ClusterID: IDSame},
+			MinMembers: 3,
+		},
+		{
+			Name:        "disk-loss/snapshot-restore",
+			Description: "a majority's members die and their data dirs are destroyed; restore a new cluster from a live snapshot",
+			Fault:       faults.LoseDisks{},
+			Recovery:    recovery.SnapshotRestore{},
+			Expect:      Expect{QuorumLost: true, ClusterID: IDNew},
+			MinMembers:  1,
+		},
+		{
+			Name:        "minority-loss/member-replace",
+			Description: "one member lost for good (data dir destroyed); remove it, add a new one with an empty data dir; no acknowledged write may be lost",
+			Fault:       faults.LoseMember{},
+			Recovery:    recovery.MemberReplace{},
+			Expect:      Expect{ClusterID: IDSame},
+			MinMembers:  3,
+		},
+		{
+			Name:        "quorum-loss/restore-seed-and-grow",
+			Description: "kill a majority, restore ONE member from the snapshot as a one-member cluster, grow it with MemberAdd one member at a time",
+			Fault:       faults.KillMajority{},
+			Recovery:    recovery.RestoreSeedAndGrow{},
+			Expect:      Expect{QuorumLost: true, ClusterID: IDNew},
+			MinMembers:  1,
+		},
+		{
+			Name: "quorum-loss/snapshot-restore-bump-revision",
+			Description: "kill a majority, restore with --bump-revision and --mark-compacted; the new revision is above every old one " +
+				"and a watch from an old revision is cancelled as compacted",
+			Fault:      faults.KillMajority{},
+			Recovery:   recovery.SnapshotRestore{RevisionBump: BumpRevision},
+			Expect:     Expect{QuorumLost: true, ClusterID: IDNew, RevisionAbove: true},
 			MinMembers: 1,
 		},
 	}

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,13 +69,22 @@ type result struct {
 	stdout, stderr string
 }
 
-// runCLI runs etcd-drill with args and TMPDIR=tmp, and waits at most a minute.
+// runCLI runs etcd-drill with args and TMPDIR=tmp in the package directory
+// (bin/ of the repository is found above it), and waits at most a minute.
 func runCLI(t *testing.T, tmp string, args ...string) result {
+	t.Helper()
+	return runCLIIn(t, "", env(tmp), args...)
+}
+
+// runCLIIn runs etcd-drill with args in dir (the package directory if
+// empty) with the environment environ, and waits at most a minute.
+func runCLIIn(t *testing.T, dir string, environ []string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env = env(tmp)
+	cmd.Dir = dir
+	cmd.Env = environ
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -122,6 +133,17 @@ func assertNoLogLines(t *testing.T, name, out string) {
 func TestBadInput(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "no-such-dir", "report.json")
 	isDir := t.TempDir()
+	emptyBinDir := t.TempDir()
+	noRunbook := filepath.Join(t.TempDir(), "no-such-runbook.sh")
+	runbookDir := t.TempDir()
+	notExec := filepath.Join(t.TempDir(), "not-executable.sh")
+	if err := os.WriteFile(notExec, []byte("#!/bin/sh\nexit 0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(notExec, 0o644); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	const wrongPeer = "wrong-peer-urls/snapshot-restore"
 	cases := []struct {
 		name string
 		// args returns the arguments; it may set things up or skip.
@@ -129,6 +151,16 @@ func TestBadInput(t *testing.T) {
 		// want are strings the stderr line must hold: they name the problem.
 		want []string
 	}{
+		{"scenario the backend cannot run", fixed("run", wrongPeer, "--keys", "100"), []string{wrongPeer, "embedded backend", "backends that can run it: process"}},
+		{"scenario needs more members", fixed("run", wrongPeer, "--keys", "100", "--members", "1"), []string{wrongPeer, "at least 2 members", "got 1"}},
+		{"bin-dir empty", fixed("run", scenario, "--keys", "100", "--backend", "process", "--bin-dir", emptyBinDir), []string{"--bin-dir " + emptyBinDir, "no executable etcd"}},
+		{"bin-dir not etcd", notEtcdBinDir, []string{"--version", "no version"}},
+		{"recovery runbook without runbook", fixed("run", scenario, "--keys", "100", "--recovery", "runbook"), []string{"--recovery runbook", "--runbook"}},
+		{"runbook without recovery runbook", fixed("run", scenario, "--keys", "100", "--runbook", notExec), []string{"--runbook " + notExec, "--recovery runbook"}},
+		{"runbook missing", fixed("run", scenario, "--keys", "100", "--recovery", "runbook", "--runbook", noRunbook), []string{noRunbook, "does not exist"}},
+		{"runbook not executable", fixed("run", scenario, "--keys", "100", "--recovery", "runbook", "--runbook", notExec), []string{notExec, "not executable"}},
+		{"runbook is a directory", fixed("run", scenario, "--keys", "100", "--recovery", "runbook", "--runbook", runbookDir), []string{runbookDir, "is a directory"}},
+		{"unknown recovery", fixed("run", scenario, "--keys", "100", "--recovery", "nonsense"), []string{"--recovery nonsense", "runbook"}},
 		{"unknown scenario", fixed("run", "no-such/scenario", "--keys", "100"), []string{`unknown scenario "no-such/scenario"`}},
 		{"members 0", fixed("run", scenario, "--keys", "100", "--members", "0"), []string{"--members 0"}},
 		{"members 10", fixed("run", scenario, "--keys", "100", "--members", "10"), []string{"--members 10"}},
@@ -150,25 +182,7 @@ func TestBadInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			args := tc.args(t)
 			tmp := t.TempDir()
-			r := runCLI(t, tmp, args...)
-			if r.code != 2 {
-				t.Errorf("exit status %d, want 2\n%v", r.code, r)
-			}
-			if !strings.HasSuffix(r.stderr, "\n") || strings.Count(r.stderr, "\n") != 1 {
-				t.Errorf("stderr is not exactly one line: %q", r.stderr)
-			}
-			if !strings.HasPrefix(r.stderr, "etcd-drill: ") {
-				t.Errorf("stderr does not start with \"etcd-drill: \": %q", r.stderr)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(r.stderr, w) {
-					t.Errorf("stderr %q does not name the problem: want %q in it", r.stderr, w)
-				}
-			}
-			if r.stdout != "" {
-				t.Errorf("bad input printed on stdout:\n%s", r.stdout)
-			}
-			assertEmptyDir(t, tmp)
+			checkBadInput(t, runCLI(t, tmp, args...), tmp, tc.want...)
 		})
 	}
 	// Nothing may be written where a report was refused.
@@ -176,10 +190,108 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("%s exists after the runs: %v", filepath.Dir(missing), err)
 	}
 	assertEmptyDir(t, isDir)
+	assertEmptyDir(t, emptyBinDir)
+	assertEmptyDir(t, runbookDir)
+}
+
+// checkBadInput fails unless r is bad input: exit status 2, nothing on
+// stdout, one line on stderr that holds every string of want, and nothing
+// left in TMPDIR tmp.
+func checkBadInput(t *testing.T, r result, tmp string, want ...string) {
+	t.Helper()
+	if r.code != 2 {
+		t.Errorf("exit status %d, want 2\n%v", r.code, r)
+	}
+	if !strings.HasSuffix(r.stderr, "\n") || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("stderr is not exactly one line: %q", r.stderr)
+	}
+	if !strings.HasPrefix(r.stderr, "etcd-drill: ") {
+		t.Errorf("stderr does not start with \"etcd-drill: \": %q", r.stderr)
+	}
+	for _, w := range want {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("stderr %q does not name the problem: want %q in it", r.stderr, w)
+		}
+	}
+	if r.stdout != "" {
+		t.Errorf("bad input printed on stdout:\n%s", r.stdout)
+	}
+	assertEmptyDir(t, tmp)
+}
+
+// TestNoBinaries runs where no etcd binaries can be found (a working
+// directory outside the repository, no ETCD_DRILL_BIN_DIR, no etcd on PATH):
+// what needs them is bad input that says how to build them.
+func TestNoBinaries(t *testing.T) {
+	runbook, err := filepath.Abs("../../recovery/runbooks/recovery-guide.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, args := range map[string][]string{
+		"process backend": {"run", scenario, "--keys", "100", "--backend", "process"},
+		"runbook":         {"run", scenario, "--keys", "100", "--recovery", "runbook", "--runbook", runbook},
+	} {
+		t.Run(name, func(t *testing.T) {
+			wd, tmp := t.TempDir(), t.TempDir()
+			r := runCLIIn(t, wd, noBinsEnv(t, wd, tmp), args...)
+			checkBadInput(t, r, tmp, "etcd binaries not found", "make bins")
+			assertEmptyDir(t, wd)
+		})
+	}
+}
+
+// noBinsEnv is env(tmp) for a run in wd where bins.Find finds nothing:
+// ETCD_DRILL_BIN_DIR unset and every PATH directory holding an etcd tool
+// dropped. It skips the test if a bin/ above wd holds etcd.
+func noBinsEnv(t *testing.T, wd, tmp string) []string {
+	t.Helper()
+	tools := []string{"etcd", "etcdctl", "etcdutl"}
+	holdsTool := func(dir string) bool {
+		for _, n := range tools {
+			if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
+				return true
+			}
+		}
+		return false
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		if holdsTool(filepath.Join(d, "bin")) {
+			t.Skipf("%s holds etcd tools: no working directory here is without binaries", filepath.Join(d, "bin"))
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	var path []string
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		if dir != "" && !holdsTool(dir) {
+			path = append(path, dir)
+		}
+	}
+	var out []string
+	for _, kv := range env(tmp) {
+		if !strings.HasPrefix(kv, "ETCD_DRILL_BIN_DIR=") && !strings.HasPrefix(kv, "PATH=") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, "PATH="+strings.Join(path, string(filepath.ListSeparator)))
 }
 
 func fixed(args ...string) func(*testing.T) []string {
 	return func(*testing.T) []string { return args }
+}
+
+// notEtcdBinDir points --bin-dir at executables named etcd, etcdctl and
+// etcdutl that are not etcd: found up front, refused when the process
+// backend asks etcd its version.
+func notEtcdBinDir(t *testing.T) []string {
+	dir := t.TempDir()
+	for _, n := range []string{"etcd", "etcdctl", "etcdutl"} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte("#!/bin/sh\necho not etcd\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return []string{"run", scenario, "--keys", "100", "--backend", "process", "--bin-dir", dir}
 }
 
 // readOnlyReport points --report into a directory the user cannot write.
@@ -576,5 +688,225 @@ func TestInterrupt(t *testing.T) {
 	}
 	if w := num(t, m, "workload.writes"); w >= keys {
 		t.Errorf("interrupted drill wrote %v of %d keys: SIGINT did not stop the workload", w, keys)
+	}
+}
+
+// repoRoot is the repository's root, two levels above this package.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatalf("no repository root at %s: %v", root, err)
+	}
+	return root
+}
+
+// runPassing runs a drill that must pass with its report at a file, checks
+// that it leaves nothing behind (no run directory in TMPDIR, no process of
+// it running, nothing listening on its members' URLs), and returns the
+// decoded report.
+func runPassing(t *testing.T, dir string, args ...string) map[string]any {
+	t.Helper()
+	tmp := t.TempDir()
+	reportPath := filepath.Join(t.TempDir(), "report.json")
+	r := runCLIIn(t, dir, env(tmp), append(args, "--report", reportPath)...)
+	if r.code != 0 {
+		t.Fatalf("drill did not pass\n%v", r)
+	}
+	if r.stderr != "" {
+		t.Errorf("stderr is not empty:\n%s", r.stderr)
+	}
+	lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "PASS ") {
+		t.Errorf("last line is not PASS: %q", last)
+	}
+	assertNoProcessIn(t, tmp)
+	assertEmptyDir(t, tmp)
+	m := decodeReport(t, reportPath)
+	if !boolean(t, m, "passed") {
+		t.Errorf("report passed is false; failures %v", m["failures"])
+	}
+	if f := list(t, m, "failures"); len(f) != 0 {
+		t.Errorf("report failures = %v, want []", f)
+	}
+	if lost := num(t, m, "keys.lost"); lost != 0 {
+		t.Errorf("report keys.lost = %v, want 0", lost)
+	}
+	urls := list(t, m, "urls")
+	// A client and a peer URL for each of 3 members of the old cluster and
+	// of the new one.
+	if len(urls) < 12 {
+		t.Errorf("report urls = %v, want the 12 URLs of 2 clusters of 3", urls)
+	}
+	assertNothingListens(t, urls)
+	return m
+}
+
+// assertNothingListens fails if a member URL still accepts connections.
+func assertNothingListens(t *testing.T, urls []any) {
+	t.Helper()
+	for _, v := range urls {
+		s, _ := v.(string)
+		u, err := url.Parse(s)
+		if err != nil || u.Host == "" {
+			t.Errorf("report url %v is not a URL: %v", v, err)
+			continue
+		}
+		if c, err := net.DialTimeout("tcp", u.Host, time.Second); err == nil {
+			c.Close()
+			t.Errorf("%s still accepts connections after etcd-drill exited", s)
+		}
+	}
+}
+
+// assertNoProcessIn fails if a process whose command line names dir (a
+// member's data dir in the run directory) is still running. It needs
+// /proc; without it, assertNothingListens stands alone.
+func assertNoProcessIn(t *testing.T, dir string) {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		if cmdline := strings.ReplaceAll(string(b), "\x00", " "); strings.Contains(cmdline, dir+string(filepath.Separator)) {
+			t.Errorf("process %s still running after etcd-drill exited: %s", e.Name(), cmdline)
+		}
+	}
+}
+
+func TestProcessBackend(t *testing.T) {
+	m := runPassing(t, "", "run", scenario, "--backend", "process", "--keys", "500")
+	for path, want := range map[string]string{"backend": "process", "etcd_version": "3.7.3"} {
+		if got := str(t, m, path); got != want {
+			t.Errorf("report %s = %q, want %q", path, got, want)
+		}
+	}
+	if !boolean(t, m, "fault.quorum_lost") {
+		t.Errorf("report fault.quorum_lost is false")
+	}
+}
+
+// TestWrongPeerURLs: a peer URL without a scheme makes every other member
+// panic, and the one restarted panics again.
+func TestWrongPeerURLs(t *testing.T) {
+	const sc = "wrong-peer-urls/snapshot-restore"
+	m := runPassing(t, "", "run", sc, "--backend", "process", "--keys", "500")
+	if got := str(t, m, "scenario"); got != sc {
+		t.Errorf("report scenario = %q, want %q", got, sc)
+	}
+	if !boolean(t, m, "fault.quorum_lost") {
+		t.Errorf("report fault.quorum_lost is false")
+	}
+	// The fault's members are the 2 of 3 that were not updated; each
+	// panicked, and one of them again when it was restarted.
+	hit := map[string]bool{}
+	for _, v := range list(t, m, "fault.members") {
+		name, _ := v.(string)
+		hit[name] = true
+	}
+	if len(hit) != 2 {
+		t.Errorf("report fault.members = %v, want the 2 members not updated", m["fault"])
+	}
+	panics := list(t, m, "panics")
+	count := map[string]int{}
+	for i, v := range panics {
+		p, ok := v.(map[string]any)
+		if !ok {
+			t.Errorf("report panics[%d] is not an object", i)
+			continue
+		}
+		member, msg := str(t, p, "member"), str(t, p, "message")
+		count[member]++
+		if !hit[member] {
+			t.Errorf("report panics[%d]: member %s panicked, not one the fault hit (%v)", i, member, m["fault"])
+		}
+		if !strings.Contains(msg, "failed NewURLs") {
+			t.Errorf("report panics[%d] message %q, want failed NewURLs", i, msg)
+		}
+	}
+	twice := 0
+	for name := range hit {
+		switch count[name] {
+		case 1:
+		case 2:
+			twice++
+		default:
+			t.Errorf("member %s panicked %d times, want once, or twice if restarted", name, count[name])
+		}
+	}
+	if len(panics) < 2 || twice != 1 {
+		t.Errorf("report panics = %v: want each member the fault hit, one of them twice (restarted)", panics)
+	}
+}
+
+// TestRunbookRecoveryGuide recovers with the recovery guide's runbook, which
+// starts etcd in the background: nothing of it may outlive the drill.
+func TestRunbookRecoveryGuide(t *testing.T) {
+	m := runPassing(t, repoRoot(t), "run", scenario, "--recovery", "runbook",
+		"--runbook", "recovery/runbooks/recovery-guide.sh", "--keys", "500")
+	if rl, ok := m["runbook_logs"]; ok {
+		t.Errorf("a passing runbook drill names runbook logs %v, removed with its run directory", rl)
+	}
+}
+
+// TestRunbookFails: a runbook that gives up fails the drill (exit 1), and
+// its run directory is kept with the runbook's output, named on stdout.
+func TestRunbookFails(t *testing.T) {
+	tmp := t.TempDir()
+	r := runCLIIn(t, repoRoot(t), env(tmp), "run", scenario, "--recovery", "runbook",
+		"--runbook", "scenarios/testdata/runbooks/fails.sh", "--keys", "200")
+	if r.code != 1 {
+		t.Errorf("exit status %d, want 1\n%v", r.code, r)
+	}
+	assertNoProcessIn(t, tmp)
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || !entries[0].IsDir() || !strings.HasPrefix(entries[0].Name(), "etcd-drill-") {
+		t.Fatalf("TMPDIR holds %v, want the one kept etcd-drill-* run directory\n%v", entries, r)
+	}
+	kept := filepath.Join(tmp, entries[0].Name())
+	t.Cleanup(func() {
+		if err := os.RemoveAll(kept); err != nil {
+			t.Error(err)
+		}
+		assertEmptyDir(t, tmp)
+	})
+	var logs []string
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.HasPrefix(line, "runbook:") {
+			f := strings.Fields(line)
+			logs = append(logs, f[len(f)-1])
+		}
+	}
+	if len(logs) == 0 {
+		t.Errorf("stdout names no runbook output (a line runbook: PATH)\n%v", r)
+	}
+	for _, l := range logs {
+		if filepath.Dir(l) != kept {
+			t.Errorf("stdout names runbook output %s, want a file in the kept %s", l, kept)
+		}
+		if _, err := os.Stat(l); err != nil {
+			t.Errorf("runbook output named on stdout: %v", err)
+		}
+	}
+	restoreLog := filepath.Join(kept, "runbook-restore.log")
+	if !slices.Contains(logs, restoreLog) {
+		t.Errorf("stdout names runbook output %v, want %s among them", logs, restoreLog)
+	}
+	if b, err := os.ReadFile(restoreLog); err != nil || !strings.Contains(string(b), "giving up") {
+		t.Errorf("%s does not hold the runbook's output (giving up): %q, %v", restoreLog, b, err)
 	}
 }

@@ -109,17 +109,30 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 	}
 
 	bar := newProgressBar(stdout)
-	rf.opts.Progress = bar.update
+	// The header waits for the first step: Run may still refuse the input
+	// (exit 2, nothing on stdout).
+	var header sync.Once
+	printHeader := func() {
+		header.Do(func() {
+			fmt.Fprintf(stdout, "etcd-drill %s  backend=%s members=%d keys=%d seed=%d\n",
+				sc.Name, rf.opts.Backend, rf.opts.Members, rf.opts.Keys, rf.opts.Seed)
+		})
+	}
+	rf.opts.Progress = func(phase string, done, total int) {
+		printHeader()
+		bar.update(phase, done, total)
+	}
 	rf.opts.OnStep = func(s report.Step) {
+		printHeader()
 		bar.clear()
 		fmt.Fprintln(stdout, report.StepLine(s))
 	}
-	fmt.Fprintf(stdout, "etcd-drill %s  backend=%s members=%d keys=%d seed=%d\n",
-		sc.Name, rf.opts.Backend, rf.opts.Members, rf.opts.Keys, rf.opts.Seed)
 	rep, runErr := scenarios.Run(ctx, sc, rf.opts)
 	if errors.Is(runErr, scenarios.ErrBadInput) {
-		return 2, badInput("%v", errors.Unwrap(runErr))
+		// Run wraps as "%w: %w": errors.Unwrap of that is nil.
+		return 2, badInput("%s", strings.TrimPrefix(runErr.Error(), scenarios.ErrBadInput.Error()+": "))
 	}
+	printHeader()
 	if rep == nil {
 		return 1, runErr
 	}

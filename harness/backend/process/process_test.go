@@ -548,8 +548,7 @@ func TestNoChildOutlivesKilledHarness(t *testing.T) {
 	eventually(t, 5*time.Second, "etcd's ports close", func() error {
 		return leakcheck.Ports(urls)
 	})
-	// The data dir and log are all under dir; list them to be sure the
-	// helper worked there, then t.TempDir removes it.
+	// The helper's data dir and log are under dir, which t.TempDir removes.
 	if _, err := os.Stat(filepath.Join(dir, "h1.etcd")); err != nil {
 		t.Fatalf("helper's data dir: %v", err)
 	}

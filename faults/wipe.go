@@ -1,0 +1,128 @@
+package faults
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/etcd-drill/etcd-drill/harness"
+	"github.com/etcd-drill/etcd-drill/harness/backend"
+)
+
+// LoseDisks is a permanent failure of a majority: floor(N/2)+1 members are
+// killed (the leader first) and their data dirs destroyed.
+type LoseDisks struct{}
+
+func (LoseDisks) Name() string { return "lose-disks" }
+
+func (LoseDisks) Needs() backend.Caps { return backend.Caps{HardKill: true} }
+
+func (LoseDisks) Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error) {
+	e, err := KillMajority{}.Inject(ctx, d)
+	e.Fault = "lose-disks"
+	if err != nil {
+		return e, err
+	}
+	if err := wipe(ctx, d.Cluster, e.Members); err != nil {
+		return e, err
+	}
+	e.InForce = time.Since(e.At)
+	e.Detail += "; their data dirs destroyed"
+	return e, nil
+}
+
+// Confirm: the data dirs are gone and the survivors take no write.
+func (LoseDisks) Confirm(ctx context.Context, d *harness.Drill, e *harness.Effect) error {
+	if err := wiped(d.Cluster, e.Members); err != nil {
+		return err
+	}
+	return KillMajority{}.Confirm(ctx, d, e)
+}
+
+// LoseMember is the permanent loss of one member (a minority): killed, its
+// data dir destroyed. The others keep quorum.
+type LoseMember struct{}
+
+func (LoseMember) Name() string { return "lose-member" }
+
+func (LoseMember) Needs() backend.Caps { return backend.Caps{HardKill: true} }
+
+// Inject loses a follower, so that the loss alone, not an election, is drilled.
+func (LoseMember) Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error) {
+	c := d.Cluster
+	live := c.Live()
+	if len(live) < 3 {
+		return harness.Effect{}, fmt.Errorf("lose-member needs at least 3 live members to keep quorum, have %d", len(live))
+	}
+	victim := live[len(live)-1]
+	lctx, cancel := context.WithTimeout(ctx, time.Second)
+	if l, err := c.Leader(lctx); err == nil && l.Name() == victim.Name() {
+		victim = live[0]
+	}
+	cancel()
+	e := harness.Effect{Fault: "lose-member", Members: []string{victim.Name()}, At: time.Now()}
+	if err := victim.Kill(); err != nil {
+		return e, fmt.Errorf("kill member %s: %w", victim.Name(), err)
+	}
+	if err := wipe(ctx, c, e.Members); err != nil {
+		return e, err
+	}
+	e.InForce = time.Since(e.At)
+	e.Detail = fmt.Sprintf("killed %s and destroyed its data dir in %s", victim.Name(), e.InForce.Round(time.Microsecond))
+	return e, nil
+}
+
+// Confirm: the data dir is gone and the others still take writes.
+func (LoseMember) Confirm(ctx context.Context, d *harness.Drill, e *harness.Effect) error {
+	if err := wiped(d.Cluster, e.Members); err != nil {
+		return err
+	}
+	err := NoWriteFor(ctx, d.Cluster, QuorumLossWindow(d.Cluster))
+	if err == nil {
+		return errors.New("the others lost quorum after losing one member")
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	e.Detail += "; the others kept quorum"
+	return nil
+}
+
+// wipe waits for each named member to let go of its files, then removes its
+// data dir.
+func wipe(ctx context.Context, c *harness.Cluster, names []string) error {
+	for _, name := range names {
+		m := c.Member(name)
+		if m == nil {
+			return fmt.Errorf("no member %s", name)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := m.Wait(wctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+		if err := os.RemoveAll(m.DataDir()); err != nil {
+			return fmt.Errorf("destroy data dir of %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func wiped(c *harness.Cluster, names []string) error {
+	var left []string
+	for _, name := range names {
+		if m := c.Member(name); m != nil {
+			if _, err := os.Stat(m.DataDir()); err == nil {
+				left = append(left, m.DataDir())
+			}
+		}
+	}
+	if len(left) > 0 {
+		return fmt.Errorf("data dirs still there: %s", strings.Join(left, ", "))
+	}
+	return nil
+}

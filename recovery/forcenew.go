@@ -1,0 +1,115 @@
+package recovery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/etcd-drill/etcd-drill/harness"
+	"github.com/etcd-drill/etcd-drill/harness/backend"
+)
+
+// ForceNewCluster is the recovery guide's other way back: restart the most
+// up-to-date survivor with --force-new-cluster, which makes it a one-member
+// cluster keeping its data (and the cluster ID), then add the others back one
+// at a time as new members with empty data dirs. What the survivor had
+// applied is what the cluster keeps.
+type ForceNewCluster struct{}
+
+func (ForceNewCluster) Name() string { return "force-new-cluster" }
+
+func (ForceNewCluster) NeedsSnapshot() bool { return false }
+
+// GrownPrefix names members added back after a force-new-cluster: g1, g2...
+const GrownPrefix = "g"
+
+func (ForceNewCluster) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
+	old := d.Cluster
+	survivor, rev, err := mostUpToDate(ctx, old)
+	if err != nil {
+		return nil, err
+	}
+	// Down every survivor (crash-consistent, as an operator's kill -9), and
+	// wait until the chosen one has let go of its data dir.
+	_ = old.Kill()
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = survivor.Wait(wctx)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	spec, _ := old.Spec(survivor.Name())
+	spec.ForceNewCluster = true
+	c, err := d.StartMembers(ctx, []backend.MemberSpec{spec})
+	if err != nil {
+		return nil, fmt.Errorf("restart %s with --force-new-cluster: %w", survivor.Name(), err)
+	}
+	cli, err := c.Client()
+	if err != nil {
+		return nil, err
+	}
+	gctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	resp, err := cli.Get(gctx, harness.ProbePrefix+"revision")
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("read %s after force-new-cluster: %w", survivor.Name(), err)
+	}
+	d.ExpectAt = resp.Header.Revision
+	d.Baseline = fmt.Sprintf("survivor %s at revision %d (it reported %d before the restart)", survivor.Name(), d.ExpectAt, rev)
+	if err := grow(ctx, d, c, GrownPrefix, 1, d.Size-1); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// mostUpToDate picks the live member with the highest applied raft index
+// (then revision), as an operator reads `etcdctl endpoint status`.
+func mostUpToDate(ctx context.Context, c *harness.Cluster) (backend.Member, int64, error) {
+	live := c.Live()
+	if len(live) == 0 {
+		return nil, 0, errors.New("no survivor to force a new cluster from")
+	}
+	cli, err := c.Client(live...)
+	if err != nil {
+		return nil, 0, err
+	}
+	var best backend.Member
+	var bestApplied uint64
+	var bestRev int64
+	var errs []error
+	for _, m := range live {
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		st, err := cli.Status(sctx, m.ClientURL())
+		cancel()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("status of %s: %w", m.Name(), err))
+			continue
+		}
+		if best == nil || st.RaftAppliedIndex > bestApplied || (st.RaftAppliedIndex == bestApplied && st.Header.Revision > bestRev) {
+			best, bestApplied, bestRev = m, st.RaftAppliedIndex, st.Header.Revision
+		}
+	}
+	if best == nil {
+		return nil, 0, errors.Join(errs...)
+	}
+	return best, bestRev, nil
+}
+
+// grow adds count members with empty data dirs to c, one at a time, named
+// prefix<first>...
+func grow(ctx context.Context, d *harness.Drill, c *harness.Cluster, prefix string, first, count int) error {
+	if count <= 0 {
+		return nil
+	}
+	specs, err := d.LayoutFrom(prefix, first, "grown", c.Token, count)
+	if err != nil {
+		return err
+	}
+	for _, s := range specs {
+		if _, err := c.Join(ctx, s); err != nil {
+			return fmt.Errorf("add member %s: %w", s.Name, err)
+		}
+	}
+	return nil
+}
