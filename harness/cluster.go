@@ -14,6 +14,7 @@ import (
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/pkg/v3/proxy"
 	"go.uber.org/zap"
 
 	"github.com/etcd-drill/etcd-drill/harness/backend"
@@ -33,6 +34,9 @@ type ClusterSpec struct {
 	Token   string
 	Timing  backend.Timing
 	NoFsync bool
+	// PeerProxies puts a proxy in front of every member's peer listener, so
+	// the harness can cut (Isolate) and heal peer traffic.
+	PeerProxies bool
 }
 
 // MaxMembers is the largest cluster a drill runs.
@@ -44,7 +48,11 @@ func Plan(alloc *ports.Allocator, cs ClusterSpec) ([]backend.MemberSpec, error) 
 	if cs.Size < 1 || cs.Size > MaxMembers {
 		return nil, fmt.Errorf("cluster size %d: must be 1 to %d", cs.Size, MaxMembers)
 	}
-	ps, err := alloc.Reserve(2 * cs.Size)
+	per := 2
+	if cs.PeerProxies {
+		per = 3
+	}
+	ps, err := alloc.Reserve(per * cs.Size)
 	if err != nil {
 		return nil, fmt.Errorf("plan cluster %s: %w", cs.NamePrefix, err)
 	}
@@ -57,12 +65,15 @@ func Plan(alloc *ports.Allocator, cs ClusterSpec) ([]backend.MemberSpec, error) 
 			Name:      name,
 			DataDir:   filepath.Join(cs.Dir, name+".etcd"),
 			LogPath:   filepath.Join(cs.Dir, name+".log"),
-			ClientURL: "http://127.0.0.1:" + strconv.Itoa(ps[2*i]),
-			PeerURL:   "http://127.0.0.1:" + strconv.Itoa(ps[2*i+1]),
+			ClientURL: "http://127.0.0.1:" + strconv.Itoa(ps[per*i]),
+			PeerURL:   "http://127.0.0.1:" + strconv.Itoa(ps[per*i+1]),
 			Token:     cs.Token,
 			State:     backend.StateNew,
 			Timing:    cs.Timing,
 			NoFsync:   cs.NoFsync,
+		}
+		if cs.PeerProxies {
+			specs[i].ListenPeerURL = "http://127.0.0.1:" + strconv.Itoa(ps[per*i+2])
 		}
 		ic = append(ic, name+"="+specs[i].PeerURL)
 	}
@@ -87,6 +98,7 @@ type Cluster struct {
 	// retired are members replaced by a restart, kept for their exits.
 	retired []backend.Member
 	clients map[string]*clientv3.Client // by endpoint set
+	proxies map[string]proxy.Server     // peer proxies, by member name
 }
 
 // closeTimeout bounds the cleanup of a cluster that failed to start.
@@ -144,6 +156,9 @@ func Adopt(be backend.Backend, specs []backend.MemberSpec, ms []backend.Member) 
 // at once with a refused connection.
 func (c *Cluster) Add(ctx context.Context, specs ...backend.MemberSpec) error {
 	for _, s := range specs {
+		if err := c.startProxy(ctx, s); err != nil {
+			return err
+		}
 		m, err := c.Backend.Start(ctx, s)
 		if err != nil {
 			return err
@@ -478,6 +493,7 @@ func (c *Cluster) Close(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	c.closeProxies()
 	return errors.Join(errs...)
 }
 

@@ -52,6 +52,9 @@ type Drill struct {
 	Backend backend.Backend
 	Timing  backend.Timing
 	NoFsync bool
+	// PeerProxies lays out clusters with a proxy in front of every peer
+	// listener (for faults that cut peer traffic).
+	PeerProxies bool
 	// Size is the number of members of the cluster under test.
 	Size int
 	// Token is the original cluster's initial-cluster-token.
@@ -99,12 +102,13 @@ func NewDrill(base string, be backend.Backend, size int) (*Drill, error) {
 // Spec lays out a cluster of size members named prefix1.. under RunDir/dir.
 func (d *Drill) Spec(prefix, dir, token string, size int) ClusterSpec {
 	return ClusterSpec{
-		Size:       size,
-		NamePrefix: prefix,
-		Dir:        filepath.Join(d.RunDir, dir),
-		Token:      token,
-		Timing:     d.Timing,
-		NoFsync:    d.NoFsync,
+		Size:        size,
+		NamePrefix:  prefix,
+		Dir:         filepath.Join(d.RunDir, dir),
+		Token:       token,
+		Timing:      d.Timing,
+		NoFsync:     d.NoFsync,
+		PeerProxies: d.PeerProxies,
 	}
 }
 

@@ -168,6 +168,15 @@ func Catalogue() []Scenario {
 			Expect:     Expect{QuorumLost: true, ClusterID: IDNew, RevisionAbove: true},
 			MinMembers: 1,
 		},
+		{
+			Name: "partition/majority-isolated",
+			Description: "black-hole the peer traffic of a majority (proxies in front of peer URLs), then heal; " +
+				"no acknowledged write may be lost, no restore; reports the time to recover after the heal",
+			Fault:      faults.PartitionMajority{},
+			Recovery:   recovery.Heal{},
+			Expect:     Expect{QuorumLost: true, ClusterID: IDSame},
+			MinMembers: 2,
+		},
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	return all

@@ -45,6 +45,7 @@ func Run(ctx context.Context, sc Scenario, o Options) (*report.Report, error) {
 		return nil, err
 	}
 	d.Timing, d.NoFsync, d.Report = o.Timing, o.NoFsync, rep
+	d.PeerProxies = sc.Fault.Needs().Partition
 	rep.RunDir, rep.Kept = d.RunDir, o.Keep
 
 	r := &runner{sc: sc, o: o, d: d, rep: rep}

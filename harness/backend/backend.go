@@ -44,7 +44,11 @@ type MemberSpec struct {
 	DataDir   string
 	LogPath   string
 	ClientURL string
-	PeerURL   string
+	// PeerURL is the peer URL the member advertises. ListenPeerURL, if set,
+	// is where it really listens: a proxy at PeerURL forwards to it, so the
+	// harness can cut the member's peer traffic.
+	PeerURL       string
+	ListenPeerURL string
 	// InitialCluster is name=peerURL,... and Token the initial-cluster-token;
 	// both are ignored by etcd when DataDir already holds a member.
 	InitialCluster string
@@ -111,4 +115,12 @@ type Backend interface {
 	Start(ctx context.Context, spec MemberSpec) (Member, error)
 	// Close releases what the backend itself holds.
 	Close(ctx context.Context) error
+}
+
+// ListenPeer is where the member of s listens for peers.
+func (s MemberSpec) ListenPeer() string {
+	if s.ListenPeerURL != "" {
+		return s.ListenPeerURL
+	}
+	return s.PeerURL
 }

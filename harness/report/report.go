@@ -121,12 +121,14 @@ type Report struct {
 	RTOSeconds float64 `json:"rto_seconds"`
 	// RecoverySeconds is the part of the RTO the procedure itself took:
 	// from the fault confirmed to the first acknowledged write.
-	RecoverySeconds float64   `json:"recovery_seconds"`
-	Cluster         Cluster   `json:"cluster"`
-	Fault           *Fault    `json:"fault,omitempty"`
-	Panics          []Panic   `json:"panics"`
-	Steps           []Step    `json:"steps"`
-	Findings        []Finding `json:"findings,omitempty"`
+	RecoverySeconds float64 `json:"recovery_seconds"`
+	// HealSeconds: after a partition, from the heal to the first write taken.
+	HealSeconds float64   `json:"heal_seconds,omitempty"`
+	Cluster     Cluster   `json:"cluster"`
+	Fault       *Fault    `json:"fault,omitempty"`
+	Panics      []Panic   `json:"panics"`
+	Steps       []Step    `json:"steps"`
+	Findings    []Finding `json:"findings,omitempty"`
 	// Notes are what the drill observed along the way that is neither a
 	// step nor a failure (a backup refused as it should be, say).
 	Notes []string `json:"notes,omitempty"`

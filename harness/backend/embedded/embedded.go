@@ -29,7 +29,7 @@ func New() *Backend { return &Backend{} }
 func (*Backend) Name() string { return "embedded" }
 
 func (*Backend) Caps() backend.Caps {
-	return backend.Caps{HardKill: true, Restart: true}
+	return backend.Caps{HardKill: true, Restart: true, Partition: true}
 }
 
 func (*Backend) Close(context.Context) error { return nil }
@@ -94,12 +94,16 @@ func config(spec backend.MemberSpec, lg *zap.Logger) (*embed.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("peer url %q: %w", spec.PeerURL, err)
 	}
+	lpurl, err := url.Parse(spec.ListenPeer())
+	if err != nil {
+		return nil, fmt.Errorf("listen peer url %q: %w", spec.ListenPeer(), err)
+	}
 	cfg := embed.NewConfig()
 	cfg.Name = spec.Name
 	cfg.Dir = spec.DataDir
 	cfg.ListenClientUrls = []url.URL{*curl}
 	cfg.AdvertiseClientUrls = []url.URL{*curl}
-	cfg.ListenPeerUrls = []url.URL{*purl}
+	cfg.ListenPeerUrls = []url.URL{*lpurl}
 	cfg.AdvertisePeerUrls = []url.URL{*purl}
 	cfg.InitialCluster = spec.InitialCluster
 	if cfg.InitialCluster == "" {
@@ -218,7 +222,7 @@ func (m *member) Kill() error {
 	}
 	m.e.Server.HardStop()
 	// Established connections die with a killed process; cut them too.
-	_, _ = sockets.CutOwn(sockets.PortOf(m.spec.ClientURL), sockets.PortOf(m.spec.PeerURL))
+	_, _ = sockets.CutOwn(sockets.PortOf(m.spec.ClientURL), sockets.PortOf(m.spec.ListenPeer()))
 	m.markExited(backend.Exit{Killed: true, Code: -1, At: time.Now()})
 	m.release()
 	return nil

@@ -50,7 +50,7 @@ func (*Backend) Caps() backend.Caps { return Caps() }
 
 // Caps is what a process backend can do.
 func Caps() backend.Caps {
-	return backend.Caps{HardKill: true, Restart: true, Pause: true, SurvivesMemberPanic: true}
+	return backend.Caps{HardKill: true, Restart: true, Pause: true, Partition: true, SurvivesMemberPanic: true}
 }
 
 // Binaries are the etcd tools this backend runs.
@@ -103,7 +103,7 @@ func Args(s backend.MemberSpec) []string {
 		"--data-dir", s.DataDir,
 		"--listen-client-urls", s.ClientURL,
 		"--advertise-client-urls", s.ClientURL,
-		"--listen-peer-urls", s.PeerURL,
+		"--listen-peer-urls", s.ListenPeer(),
 		"--initial-advertise-peer-urls", s.PeerURL,
 		"--initial-cluster", s.InitialCluster,
 		"--initial-cluster-token", s.Token,
@@ -290,7 +290,7 @@ func (m *member) waitPeerServing(ctx context.Context) error {
 	hc := &http.Client{Timeout: 200 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
 	defer hc.CloseIdleConnections()
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, m.spec.PeerURL+"/version", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, m.spec.ListenPeer()+"/version", nil)
 		if resp, err := hc.Do(req); err == nil {
 			resp.Body.Close()
 			return nil
@@ -299,7 +299,7 @@ func (m *member) waitPeerServing(ctx context.Context) error {
 		case <-m.exited:
 			return nil // the caller sees Exited; a crash loop starts like this
 		case <-ctx.Done():
-			return fmt.Errorf("peer server %s not serving: %w", m.spec.PeerURL, ctx.Err())
+			return fmt.Errorf("peer server %s not serving: %w", m.spec.ListenPeer(), ctx.Err())
 		case <-time.After(5 * time.Millisecond):
 		}
 	}

@@ -1,0 +1,102 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"time"
+
+	"go.etcd.io/etcd/pkg/v3/proxy"
+	"go.uber.org/zap"
+
+	"github.com/etcd-drill/etcd-drill/harness/backend"
+)
+
+// startProxy starts the peer proxy of spec, if it has one and it is not
+// running already (a restarted member keeps its proxy).
+func (c *Cluster) startProxy(ctx context.Context, spec backend.MemberSpec) error {
+	if spec.ListenPeerURL == "" || spec.ListenPeerURL == spec.PeerURL {
+		return nil
+	}
+	c.mu.Lock()
+	_, running := c.proxies[spec.Name]
+	c.mu.Unlock()
+	if running {
+		return nil
+	}
+	from, err := url.Parse(spec.PeerURL)
+	if err != nil {
+		return fmt.Errorf("proxy of %s: %w", spec.Name, err)
+	}
+	to, err := url.Parse(spec.ListenPeerURL)
+	if err != nil {
+		return fmt.Errorf("proxy of %s: %w", spec.Name, err)
+	}
+	p := proxy.NewServer(proxy.ServerConfig{
+		Logger:        zap.NewNop(),
+		From:          *from,
+		To:            *to,
+		DialTimeout:   time.Second,
+		RetryInterval: 10 * time.Millisecond,
+	})
+	select {
+	case <-p.Ready():
+	case err := <-p.Error():
+		p.Close()
+		return fmt.Errorf("proxy of %s at %s: %w", spec.Name, spec.PeerURL, err)
+	case <-ctx.Done():
+		p.Close()
+		return ctx.Err()
+	}
+	c.mu.Lock()
+	if c.proxies == nil {
+		c.proxies = map[string]proxy.Server{}
+	}
+	c.proxies[spec.Name] = p
+	c.mu.Unlock()
+	return nil
+}
+
+// Isolate black-holes every byte to and from the named members' peer
+// listeners: they can reach no peer and no peer can reach them. Client
+// traffic is untouched.
+func (c *Cluster) Isolate(names ...string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range names {
+		p, ok := c.proxies[n]
+		if !ok {
+			return fmt.Errorf("isolate %s: it has no peer proxy (the cluster was not laid out with PeerProxies)", n)
+		}
+		p.BlackholeTx()
+		p.BlackholeRx()
+	}
+	return nil
+}
+
+// Heal lets all peer traffic through again.
+func (c *Cluster) Heal() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range c.proxies {
+		p.UnblackholeTx()
+		p.UnblackholeRx()
+	}
+}
+
+// HasProxies says whether the cluster's peer traffic goes through proxies.
+func (c *Cluster) HasProxies() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.proxies) > 0
+}
+
+func (c *Cluster) closeProxies() {
+	c.mu.Lock()
+	ps := c.proxies
+	c.proxies = nil
+	c.mu.Unlock()
+	for _, p := range ps {
+		p.Close()
+	}
+}

@@ -1,0 +1,56 @@
+package recovery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/etcd-drill/etcd-drill/harness"
+)
+
+// Heal ends a network partition and waits for the cluster to take writes
+// again by itself: no restore, no membership change, and no acknowledged
+// write may be lost.
+type Heal struct {
+	// Timeout bounds the wait for the first write after the heal (default 30 s).
+	Timeout time.Duration
+}
+
+func (Heal) Name() string { return "heal" }
+
+func (Heal) NeedsSnapshot() bool { return false }
+
+func (h Heal) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
+	c := d.Cluster
+	if !c.HasProxies() {
+		return nil, errors.New("heal: the cluster's peer traffic goes through no proxy")
+	}
+	cli, err := c.Client()
+	if err != nil {
+		return nil, err
+	}
+	healed := time.Now()
+	c.Heal()
+	wctx, cancel := context.WithTimeout(ctx, orDefault(h.Timeout, 30*time.Second))
+	defer cancel()
+	for {
+		actx, acancel := context.WithTimeout(wctx, 250*time.Millisecond)
+		_, err := cli.Put(actx, harness.ProbePrefix+"healed", healed.String())
+		acancel()
+		if err == nil {
+			break
+		}
+		if wctx.Err() != nil {
+			return nil, fmt.Errorf("no write taken %s after the heal: %w", time.Since(healed).Round(time.Millisecond), err)
+		}
+	}
+	after := time.Since(healed)
+	d.Report.Note(fmt.Sprintf("the cluster took a write %s after the heal", after.Round(time.Millisecond)))
+	d.Report.HealSeconds = after.Seconds()
+	if err := c.WaitHealthy(wctx); err != nil {
+		return nil, fmt.Errorf("after the heal: %w", err)
+	}
+	d.ExpectAt, d.Baseline = harness.AllWrites, "every acknowledged write"
+	return c, nil
+}
