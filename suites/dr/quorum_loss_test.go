@@ -23,6 +23,7 @@ var _ = Describe("A cluster that lost quorum", func() {
 					By("keeping every key acknowledged at or below the snapshot revision, and nothing after it")
 					drilltest.ExpectRestoredFromSnapshot(rep, members)
 					Expect(rep.Snapshot.HashChecked).To(BeTrue(), "etcdutl checked the snapshot's integrity hash")
+					Expect(rep.RPO.WritesAfterSnapshot).To(BeNumerically(">", 0), "the writes after the snapshot are its RPO")
 					Expect(rep.Keys.Acknowledged).To(BeNumerically(">=", keys))
 				},
 				Entry("with 1 member", 1, 1000),

@@ -63,7 +63,6 @@ func ExpectRestoredFromSnapshot(rep *report.Report, members int) {
 	Expect(rep.Keys.Expected).To(BeNumerically(">", 0))
 	Expect(rep.Keys.Restored).To(Equal(rep.Keys.Expected))
 	Expect(rep.Snapshot.Revision).To(BeNumerically(">", 0))
-	Expect(rep.RPO.WritesAfterSnapshot).To(BeNumerically(">", 0))
 	Expect(rep.Cluster.IDChanged).To(BeTrue())
 	Expect(rep.Cluster.HashKVConsistent).To(BeTrue())
 	Expect(rep.Cluster.Members).To(HaveLen(members))
