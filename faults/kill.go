@@ -109,6 +109,9 @@ func QuorumLossWindow(c *harness.Cluster) time.Duration {
 	return 3 * c.Timing().Election
 }
 
+// ErrQuorumKept is NoWriteFor's answer when a write went through.
+var ErrQuorumKept = errors.New("quorum not lost")
+
 // NoWriteFor keeps trying to write through the live members for window, and
 // returns an error as soon as one write is acknowledged. With no live member
 // it returns nil at once.
@@ -129,7 +132,7 @@ func NoWriteFor(ctx context.Context, c *harness.Cluster, window time.Duration) e
 		_, err := cli.Put(actx, harness.ProbePrefix+"quorum", time.Now().Format(time.RFC3339Nano))
 		if err == nil {
 			acancel()
-			return fmt.Errorf("quorum not lost: %s took a write after the fault", strings.Join(harness.Names(live), ", "))
+			return fmt.Errorf("%w: %s took a write after the fault", ErrQuorumKept, strings.Join(harness.Names(live), ", "))
 		}
 		<-actx.Done() // a refused write may return at once; do not spin
 		acancel()

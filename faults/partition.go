@@ -32,11 +32,11 @@ func (PartitionMajority) Inject(ctx context.Context, d *harness.Drill) (harness.
 	cancel()
 	victims := harness.Names(Victims(live, leader, Majority(len(live))))
 	e := harness.Effect{Fault: "partition-majority", Members: victims, At: time.Now()}
-	if err := c.Isolate(victims...); err != nil {
+	if err := c.Isolate(ctx, victims...); err != nil {
 		return e, err
 	}
 	e.InForce = time.Since(e.At)
-	e.Detail = fmt.Sprintf("black-holed the peer traffic of %s of %d (leader %s)", strings.Join(victims, ", "), len(live), orNone(leader))
+	e.Detail = fmt.Sprintf("cut the peer traffic of %s of %d (leader %s)", strings.Join(victims, ", "), len(live), orNone(leader))
 	return e, nil
 }
 

@@ -81,11 +81,11 @@ func (LoseMember) Confirm(ctx context.Context, d *harness.Drill, e *harness.Effe
 		return err
 	}
 	err := NoWriteFor(ctx, d.Cluster, QuorumLossWindow(d.Cluster))
-	if err == nil {
+	switch {
+	case err == nil:
 		return errors.New("the others lost quorum after losing one member")
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
+	case !errors.Is(err, ErrQuorumKept):
+		return err
 	}
 	e.Detail += "; the others kept quorum"
 	return nil

@@ -99,6 +99,8 @@ type Cluster struct {
 	retired []backend.Member
 	clients map[string]*clientv3.Client // by endpoint set
 	proxies map[string]proxy.Server     // peer proxies, by member name
+	// isolated are members a Partitioner backend cut off, to heal.
+	isolated []backend.Member
 }
 
 // closeTimeout bounds the cleanup of a cluster that failed to start.
@@ -206,8 +208,29 @@ func (c *Cluster) Restart(ctx context.Context, name string) (backend.Member, err
 	return m, nil
 }
 
-// joinTimeout bounds the retries of a MemberAdd that etcd finds unsafe.
-const joinTimeout = 30 * time.Second
+// reconfigTimeout bounds the retries of a membership change etcd finds unsafe.
+const reconfigTimeout = 30 * time.Second
+
+// retryUnhealthy runs a membership change until etcd takes it. etcd refuses
+// one that a member not yet connected for 5 s would make unsafe (its strict
+// reconfiguration check answers "unhealthy cluster"), as an operator finds
+// and retries.
+func retryUnhealthy(ctx context.Context, change func(ctx context.Context) error) error {
+	deadline := time.Now().Add(reconfigTimeout)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := change(cctx)
+		cancel()
+		if err == nil || !errors.Is(err, rpctypes.ErrUnhealthy) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
 
 // Join adds a member with an empty data dir to the running cluster, as etcd's
 // runtime reconfiguration says: MemberAdd with its peer URL, then start it
@@ -218,25 +241,14 @@ func (c *Cluster) Join(ctx context.Context, spec backend.MemberSpec) (backend.Me
 	if err != nil {
 		return nil, err
 	}
-	// etcd refuses an add that a member not yet connected for 5 s would
-	// make unsafe (strict reconfig check): retry until it takes it.
 	var resp *clientv3.MemberAddResponse
-	deadline := time.Now().Add(joinTimeout)
-	for {
-		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		resp, err = cli.MemberAdd(actx, []string{spec.PeerURL})
-		cancel()
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, rpctypes.ErrUnhealthy) || time.Now().After(deadline) {
-			return nil, fmt.Errorf("member add %s: %w", spec.Name, err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("member add %s: %w", spec.Name, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
+	err = retryUnhealthy(ctx, func(ctx context.Context) error {
+		var err error
+		resp, err = cli.MemberAdd(ctx, []string{spec.PeerURL})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("member add %s: %w", spec.Name, err)
 	}
 	var ic []string
 	for _, m := range resp.Members {
@@ -275,7 +287,10 @@ func (c *Cluster) Remove(ctx context.Context, name string) error {
 	}
 	for _, m := range resp.Members {
 		if m.Name == name {
-			if _, err := cli.MemberRemove(lctx, m.ID); err != nil {
+			if err := retryUnhealthy(ctx, func(ctx context.Context) error {
+				_, err := cli.MemberRemove(ctx, m.ID)
+				return err
+			}); err != nil {
 				return fmt.Errorf("member remove %s: %w", name, err)
 			}
 			c.mu.Lock()

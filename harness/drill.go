@@ -120,6 +120,19 @@ func (d *Drill) Layout(prefix, dir, token string, size int) ([]backend.MemberSpe
 
 // LayoutFrom is Layout with members numbered from first.
 func (d *Drill) LayoutFrom(prefix string, first int, dir, token string, size int) ([]backend.MemberSpec, error) {
+	specs, err := d.HostLayout(prefix, first, dir, token, size)
+	if err != nil {
+		return nil, err
+	}
+	if l, ok := d.Backend.(backend.Layouter); ok {
+		specs = l.Layout(specs)
+	}
+	return specs, nil
+}
+
+// HostLayout lays out members that run on this host, whatever the backend
+// (an operator's runbook starts etcd here).
+func (d *Drill) HostLayout(prefix string, first int, dir, token string, size int) ([]backend.MemberSpec, error) {
 	cs := d.Spec(prefix, dir, token, size)
 	cs.First = first
 	specs, err := Plan(d.Ports, cs)

@@ -57,10 +57,25 @@ func (c *Cluster) startProxy(ctx context.Context, spec backend.MemberSpec) error
 	return nil
 }
 
-// Isolate black-holes every byte to and from the named members' peer
-// listeners: they can reach no peer and no peer can reach them. Client
-// traffic is untouched.
-func (c *Cluster) Isolate(names ...string) error {
+// Isolate cuts the named members off their peers: through their peer
+// proxies (every byte to and from their peer listeners black-holed, client
+// traffic untouched), or, on a backend that cuts networks itself, by it.
+func (c *Cluster) Isolate(ctx context.Context, names ...string) error {
+	if p, ok := c.Backend.(backend.Partitioner); ok && !c.hasProxies() {
+		for _, n := range names {
+			m := c.Member(n)
+			if m == nil {
+				return fmt.Errorf("isolate %s: no such member", n)
+			}
+			if err := p.Isolate(ctx, m); err != nil {
+				return err
+			}
+			c.mu.Lock()
+			c.isolated = append(c.isolated, m)
+			c.mu.Unlock()
+		}
+		return nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, n := range names {
@@ -75,17 +90,32 @@ func (c *Cluster) Isolate(names ...string) error {
 }
 
 // Heal lets all peer traffic through again.
-func (c *Cluster) Heal() {
+func (c *Cluster) Heal(ctx context.Context) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	isolated := c.isolated
+	c.isolated = nil
 	for _, p := range c.proxies {
 		p.UnblackholeTx()
 		p.UnblackholeRx()
 	}
+	c.mu.Unlock()
+	if p, ok := c.Backend.(backend.Partitioner); ok {
+		for _, m := range isolated {
+			if err := p.Heal(ctx, m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
-// HasProxies says whether the cluster's peer traffic goes through proxies.
-func (c *Cluster) HasProxies() bool {
+// CanPartition says whether Isolate can cut this cluster's peer traffic.
+func (c *Cluster) CanPartition() bool {
+	_, ok := c.Backend.(backend.Partitioner)
+	return ok || c.hasProxies()
+}
+
+func (c *Cluster) hasProxies() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.proxies) > 0

@@ -23,15 +23,17 @@ func (Heal) NeedsSnapshot() bool { return false }
 
 func (h Heal) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
 	c := d.Cluster
-	if !c.HasProxies() {
-		return nil, errors.New("heal: the cluster's peer traffic goes through no proxy")
+	if !c.CanPartition() {
+		return nil, errors.New("heal: this cluster cannot be partitioned, so there is nothing to heal")
 	}
 	cli, err := c.Client()
 	if err != nil {
 		return nil, err
 	}
 	healed := time.Now()
-	c.Heal()
+	if err := c.Heal(ctx); err != nil {
+		return nil, err
+	}
 	wctx, cancel := context.WithTimeout(ctx, orDefault(h.Timeout, 30*time.Second))
 	defer cancel()
 	for {

@@ -106,7 +106,8 @@ func (r Runbook) Backup(ctx context.Context, d *harness.Drill, from backend.Memb
 // and waits for the cluster it laid out to be healthy.
 func (r Runbook) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
 	stopOld(d)
-	specs, err := d.Layout(RestoredPrefix, "restored", d.Token+"-restored", d.Size)
+	// The runbook starts etcd on this host, whatever the old cluster ran on.
+	specs, err := d.HostLayout(RestoredPrefix, 1, "restored", d.Token+"-restored", d.Size)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/etcd-drill/etcd-drill/harness"
 	"github.com/etcd-drill/etcd-drill/harness/backend"
+	"github.com/etcd-drill/etcd-drill/harness/backend/container"
 	"github.com/etcd-drill/etcd-drill/harness/backend/embedded"
 	"github.com/etcd-drill/etcd-drill/harness/backend/process"
 	"github.com/etcd-drill/etcd-drill/harness/bins"
@@ -28,6 +30,9 @@ type Options struct {
 	// RunbookTimeout bounds each runbook phase and the wait for the cluster
 	// it brings up (default 2 minutes).
 	RunbookTimeout time.Duration
+	// Image is the etcd image of the container backend (default: built
+	// from the binaries as etcd-drill/etcd:VERSION).
+	Image string
 	// BinDir holds the etcd, etcdctl and etcdutl binaries for the process
 	// backend and runbooks (found by bins.Find if empty).
 	BinDir string
@@ -70,7 +75,7 @@ func DefaultOptions() Options {
 }
 
 // Backends lists the backends Run knows.
-func Backends() []string { return []string{"embedded", "process"} }
+func Backends() []string { return []string{"embedded", "process", "container"} }
 
 // backendCaps says what each backend can do, without starting anything.
 func backendCaps(name string) (backend.Caps, error) {
@@ -79,12 +84,15 @@ func backendCaps(name string) (backend.Caps, error) {
 		return embedded.New().Caps(), nil
 	case "process":
 		return process.Caps(), nil
+	case "container":
+		return container.Caps(), nil
 	}
 	return backend.Caps{}, fmt.Errorf("unknown backend %q (known: %s)", name, strings.Join(Backends(), ", "))
 }
 
-// NewBackend returns the backend o names, ready to start members.
-func NewBackend(o Options) (backend.Backend, error) {
+// NewBackend returns the backend o names, ready to start members; run names
+// the drill (containers and networks carry it).
+func NewBackend(ctx context.Context, o Options, run string) (backend.Backend, error) {
 	switch o.Backend {
 	case "embedded", "":
 		return embedded.New(), nil
@@ -94,8 +102,31 @@ func NewBackend(o Options) (backend.Backend, error) {
 			return nil, err
 		}
 		return process.New(b)
+	case "container":
+		image, version, err := containerImage(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		return container.New(ctx, image, version, run)
 	}
 	return nil, fmt.Errorf("unknown backend %q (known: %s)", o.Backend, strings.Join(Backends(), ", "))
+}
+
+// containerImage is --image, or the image built from the pinned binaries.
+func containerImage(ctx context.Context, o Options) (image, version string, err error) {
+	if o.Image != "" {
+		_, tag, _ := strings.Cut(o.Image, ":")
+		return o.Image, tag, nil
+	}
+	b, err := bins.Find(o.BinDir)
+	if err != nil {
+		return "", "", err
+	}
+	if version, err = b.Version(); err != nil {
+		return "", "", err
+	}
+	image, err = container.EnsureImage(ctx, b, version)
+	return image, version, err
 }
 
 // writesAfter resolves the default number of writes after the snapshot.
@@ -134,7 +165,12 @@ func Validate(sc Scenario, o Options) error {
 		return fmt.Errorf("scenario %s cannot run on the %s backend: it needs %s; backends that can run it: %s",
 			sc.Name, orEmbedded(o.Backend), strings.Join(missing, ", "), strings.Join(can, ", "))
 	}
-	if o.Backend == "process" || o.Recovery == "runbook" {
+	if o.Backend == "container" {
+		if err := container.Available(context.Background()); err != nil {
+			return err
+		}
+	}
+	if o.Backend == "process" || o.Recovery == "runbook" || (o.Backend == "container" && o.Image == "") {
 		if _, err := bins.Find(o.BinDir); err != nil {
 			return err
 		}

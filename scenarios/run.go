@@ -2,6 +2,8 @@ package scenarios
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/etcd-drill/etcd-drill/harness"
+	"github.com/etcd-drill/etcd-drill/harness/backend"
 	"github.com/etcd-drill/etcd-drill/harness/report"
 	"github.com/etcd-drill/etcd-drill/recovery"
 )
@@ -32,7 +35,7 @@ func Run(ctx context.Context, sc Scenario, o Options) (*report.Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
-	be, err := NewBackend(o)
+	be, err := NewBackend(ctx, o, runID())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
@@ -45,7 +48,9 @@ func Run(ctx context.Context, sc Scenario, o Options) (*report.Report, error) {
 		return nil, err
 	}
 	d.Timing, d.NoFsync, d.Report = o.Timing, o.NoFsync, rep
-	d.PeerProxies = sc.Fault.Needs().Partition
+	// Peer proxies where the backend cannot cut its members' network itself.
+	_, native := be.(backend.Partitioner)
+	d.PeerProxies = sc.Fault.Needs().Partition && !native
 	rep.RunDir, rep.Kept = d.RunDir, o.Keep
 
 	r := &runner{sc: sc, o: o, d: d, rep: rep}
@@ -216,4 +221,12 @@ func (r *runner) collectMembers() {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// runID names a drill in the names and labels of what it makes outside its
+// run directory (containers, networks).
+func runID() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

@@ -104,6 +104,20 @@ type Pauser interface {
 	Resume() error
 }
 
+// Layouter is a backend whose members see other URLs than the harness lays
+// out on loopback (containers: their hostnames on the drill's network). Its
+// Layout rewrites the specs of a new cluster before any restore or start.
+type Layouter interface {
+	Layout(specs []MemberSpec) []MemberSpec
+}
+
+// Partitioner is a backend that can cut a member off the network itself
+// (containers: disconnect from the drill's network) and heal it.
+type Partitioner interface {
+	Isolate(ctx context.Context, m Member) error
+	Heal(ctx context.Context, m Member) error
+}
+
 // Backend starts members.
 type Backend interface {
 	Name() string

@@ -1,0 +1,74 @@
+package faults
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/etcd-drill/etcd-drill/harness"
+	"github.com/etcd-drill/etcd-drill/harness/backend"
+)
+
+// KillFollower kills one follower at once; the others keep quorum and its
+// data dir stays as it was. It opens a hazard drill: the recovery then
+// starts that member again with --force-new-cluster while the others still
+// run, which etcd's recovery guide warns may make members panic. So it needs
+// a backend whose members can panic without taking the harness down, and
+// one that can start a killed member again on its data dir.
+type KillFollower struct{}
+
+func (KillFollower) Name() string { return "kill-follower" }
+
+func (KillFollower) Needs() backend.Caps {
+	return backend.Caps{HardKill: true, Restart: true, SurvivesMemberPanic: true}
+}
+
+// Inject kills a follower (the last live member that does not lead), so
+// that the cluster keeps its leader and its quorum.
+func (KillFollower) Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error) {
+	c := d.Cluster
+	live := c.Live()
+	if len(live) < 3 {
+		return harness.Effect{}, fmt.Errorf("kill-follower needs at least 3 live members to keep quorum, have %d", len(live))
+	}
+	victim := live[len(live)-1]
+	lctx, cancel := context.WithTimeout(ctx, time.Second)
+	if l, err := c.Leader(lctx); err == nil && l.Name() == victim.Name() {
+		victim = live[0]
+	}
+	cancel()
+	e := harness.Effect{Fault: "kill-follower", Members: []string{victim.Name()}, At: time.Now()}
+	if err := victim.Kill(); err != nil {
+		return e, fmt.Errorf("kill member %s: %w", victim.Name(), err)
+	}
+	e.InForce = time.Since(e.At)
+	e.Detail = fmt.Sprintf("killed follower %s in %s, data dir kept", victim.Name(), e.InForce.Round(time.Microsecond))
+	return e, nil
+}
+
+// Confirm: the follower has exited and the others still take writes.
+func (KillFollower) Confirm(ctx context.Context, d *harness.Drill, e *harness.Effect) error {
+	c := d.Cluster
+	for _, name := range e.Members {
+		m := c.Member(name)
+		if m == nil {
+			return fmt.Errorf("no member %s", name)
+		}
+		select {
+		case <-m.Exited():
+		default:
+			return fmt.Errorf("member %s still running after kill", name)
+		}
+	}
+	// NoWriteFor fails as soon as a write is taken: here that is the proof.
+	err := NoWriteFor(ctx, c, QuorumLossWindow(c))
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err == nil {
+		return errors.New("the others lost quorum after losing one follower")
+	}
+	e.Detail += "; the others kept quorum"
+	return nil
+}

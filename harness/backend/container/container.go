@@ -1,0 +1,534 @@
+// Package container runs each etcd member in its own Docker container, with
+// testcontainers-go, on a user-defined network of the drill where it has its
+// own hostname (its member name). Data dirs are bind mounts of the run
+// directory, so recoveries reach them; client and peer ports are published
+// on 127.0.0.1 for the harness. No registry is needed: the image is built
+// locally from the pinned etcd's static binaries. The reaper (Ryuk) cannot be
+// pulled either, so the backend removes its own containers and network, and
+// labels everything so that `etcd-drill cleanup` can remove what a killed
+// run left behind.
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+	dcontainer "github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+	tclog "github.com/testcontainers/testcontainers-go/log"
+
+	"github.com/etcd-drill/etcd-drill/harness/backend"
+)
+
+// Labels on everything the backend makes.
+const (
+	LabelDrill = "etcd-drill"
+	LabelRun   = "etcd-drill.run"
+)
+
+// Ports inside a member's container.
+const (
+	clientPort = "2379"
+	peerPort   = "2380"
+	dataDir    = "/var/lib/etcd"
+)
+
+// Backend starts members as containers of one image on one network.
+type Backend struct {
+	image   string
+	version string
+	run     string
+	cli     client.APIClient
+	prov    *testcontainers.DockerProvider
+	// net is the drill's network, where members reach each other by name.
+	net dockerNet
+
+	mu      sync.Mutex
+	members []*member
+	closed  bool
+}
+
+// DisableReaper turns off testcontainers' reaper, whose image cannot be
+// pulled here; the backend removes what it makes itself.
+func DisableReaper() {
+	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
+		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	}
+}
+
+// quiet keeps testcontainers' own chatter off the terminal.
+func quiet() testcontainers.LoggerOption { return testcontainers.WithLogger(tclog.NewNoopLogger()) }
+
+// Available says whether a Docker engine answers.
+func Available(ctx context.Context) error {
+	DisableReaper()
+	p, err := testcontainers.NewDockerProvider(quiet())
+	if err != nil {
+		return fmt.Errorf("docker: %w", err)
+	}
+	defer p.Close()
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := p.Client().Ping(pctx, client.PingOptions{}); err != nil {
+		return fmt.Errorf("no Docker engine answers: %w", err)
+	}
+	return nil
+}
+
+// New makes the drill's network; run names the drill in labels and names.
+func New(ctx context.Context, image, version, run string) (*Backend, error) {
+	DisableReaper()
+	p, err := testcontainers.NewDockerProvider(quiet())
+	if err != nil {
+		return nil, fmt.Errorf("docker: %w", err)
+	}
+	b := &Backend{image: image, version: version, run: run, cli: p.Client(), prov: p}
+	b.net.name = "etcd-drill-" + run
+	res, err := b.cli.NetworkCreate(ctx, b.net.name, client.NetworkCreateOptions{
+		Driver: "bridge",
+		Labels: map[string]string{LabelDrill: "true", LabelRun: run},
+	})
+	if err != nil {
+		p.Close()
+		return nil, fmt.Errorf("make network %s: %w", b.net.name, err)
+	}
+	b.net.id = res.ID
+	return b, nil
+}
+
+type dockerNet struct{ name, id string }
+
+func (b *Backend) removeNetwork(ctx context.Context) error {
+	if _, err := b.cli.NetworkRemove(ctx, b.net.id, client.NetworkRemoveOptions{}); err != nil && !isNotFound(err) {
+		return fmt.Errorf("remove network %s: %w", b.net.name, err)
+	}
+	return nil
+}
+
+func (*Backend) Name() string          { return "container" }
+func (b *Backend) EtcdVersion() string { return b.version }
+
+// Caps: a container can be killed, restarted on its bind-mounted data dir,
+// paused, cut from the network, and can panic alone.
+func (*Backend) Caps() backend.Caps { return Caps() }
+
+// Caps is what a container backend can do.
+func Caps() backend.Caps {
+	return backend.Caps{HardKill: true, Restart: true, Pause: true, Partition: true, SurvivesMemberPanic: true}
+}
+
+// Layout gives members the URLs they have on the drill's network: their
+// name is their hostname.
+func (b *Backend) Layout(specs []backend.MemberSpec) []backend.MemberSpec {
+	out := make([]backend.MemberSpec, len(specs))
+	for i, s := range specs {
+		s.ClientURL = "http://" + s.Name + ":" + clientPort
+		s.PeerURL = "http://" + s.Name + ":" + peerPort
+		s.ListenPeerURL = ""
+		s.InitialCluster = rewriteInitialCluster(s.InitialCluster)
+		out[i] = s
+	}
+	return out
+}
+
+// rewriteInitialCluster maps name=anyURL to name=http://name:2380.
+func rewriteInitialCluster(ic string) string {
+	var parts []string
+	for _, p := range strings.Split(ic, ",") {
+		name, _, ok := strings.Cut(p, "=")
+		if !ok || name == "" {
+			continue
+		}
+		parts = append(parts, name+"=http://"+name+":"+peerPort)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (b *Backend) containerName(member string) string {
+	return "etcd-drill-" + b.run + "-" + member
+}
+
+// Args are etcd's flags inside the container.
+func Args(s backend.MemberSpec) []string {
+	a := []string{
+		"--name", s.Name,
+		"--data-dir", dataDir,
+		"--listen-client-urls", "http://0.0.0.0:" + clientPort,
+		"--advertise-client-urls", s.ClientURL,
+		"--listen-peer-urls", "http://0.0.0.0:" + peerPort,
+		"--initial-advertise-peer-urls", s.PeerURL,
+		"--initial-cluster", s.InitialCluster,
+		"--initial-cluster-token", s.Token,
+		"--initial-cluster-state", string(orNew(s.State)),
+		"--logger", "zap",
+		"--log-outputs", "stderr",
+	}
+	if s.Timing.Heartbeat > 0 {
+		a = append(a, "--heartbeat-interval", strconv.FormatInt(s.Timing.Heartbeat.Milliseconds(), 10))
+	}
+	if s.Timing.Election > 0 {
+		a = append(a, "--election-timeout", strconv.FormatInt(s.Timing.Election.Milliseconds(), 10))
+	}
+	if s.ForceNewCluster {
+		a = append(a, "--force-new-cluster")
+	}
+	if s.NoFsync {
+		a = append(a, "--unsafe-no-fsync")
+	}
+	return a
+}
+
+func orNew(s backend.ClusterState) backend.ClusterState {
+	if s == "" {
+		return backend.StateNew
+	}
+	return s
+}
+
+// Start runs a member's container and returns once its peer server answers
+// (or it has exited). A container of the same name left by an earlier run of
+// the member (a restart) is removed first.
+func (b *Backend) Start(ctx context.Context, spec backend.MemberSpec) (backend.Member, error) {
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return nil, errors.New("container backend is closed")
+	}
+	if err := os.MkdirAll(spec.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir of %s: %w", spec.Name, err)
+	}
+	name := b.containerName(spec.Name)
+	b.remove(ctx, name)
+	req := testcontainers.ContainerRequest{
+		Image:          b.image,
+		Name:           name,
+		Cmd:            Args(spec),
+		ExposedPorts:   []string{clientPort + "/tcp", peerPort + "/tcp"},
+		Networks:       []string{b.net.name},
+		NetworkAliases: map[string][]string{b.net.name: {spec.Name}},
+		Labels:         map[string]string{LabelDrill: "true", LabelRun: b.run, LabelDrill + ".member": spec.Name},
+		ConfigModifier: func(c *dcontainer.Config) { c.Hostname = spec.Name },
+		HostConfigModifier: func(hc *dcontainer.HostConfig) {
+			hc.Binds = []string{spec.DataDir + ":" + dataDir}
+			hc.PortBindings = network.PortMap{}
+			for _, p := range []string{clientPort, peerPort} {
+				hc.PortBindings[network.MustParsePort(p+"/tcp")] = []network.PortBinding{{HostIP: netip.MustParseAddr("127.0.0.1")}}
+			}
+		},
+	}
+	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true, Logger: tclog.NewNoopLogger()})
+	if err != nil {
+		if c != nil {
+			b.remove(context.WithoutCancel(ctx), name)
+		}
+		return nil, fmt.Errorf("start container of %s: %w", spec.Name, err)
+	}
+	m := &member{b: b, spec: spec, c: c.(*testcontainers.DockerContainer), exited: make(chan struct{}), logsDone: make(chan struct{})}
+	if err := m.refreshPorts(ctx); err != nil {
+		b.remove(context.WithoutCancel(ctx), name)
+		return nil, fmt.Errorf("ports of %s: %w", spec.Name, err)
+	}
+	b.mu.Lock()
+	b.members = append(b.members, m)
+	b.mu.Unlock()
+	if err := m.followLogs(ctx); err != nil {
+		return nil, err
+	}
+	go m.wait()
+	if err := m.waitPeerServing(ctx); err != nil {
+		m.Kill()
+		return nil, fmt.Errorf("start member %s: %w", spec.Name, err)
+	}
+	return m, nil
+}
+
+// remove force-removes a container by name, if there is one.
+func (b *Backend) remove(ctx context.Context, name string) {
+	_, _ = b.cli.ContainerRemove(ctx, name, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+}
+
+// Isolate disconnects a member from the drill's network: it reaches no
+// peer, no peer reaches it, and neither does the harness (its published
+// ports go with the network).
+func (b *Backend) Isolate(ctx context.Context, m backend.Member) error {
+	cm, ok := m.(*member)
+	if !ok {
+		return fmt.Errorf("isolate %s: not a container member", m.Name())
+	}
+	if _, err := b.cli.NetworkDisconnect(ctx, b.net.id, client.NetworkDisconnectOptions{Container: cm.c.GetContainerID(), Force: true}); err != nil {
+		return fmt.Errorf("disconnect %s: %w", m.Name(), err)
+	}
+	return nil
+}
+
+// Heal connects an isolated member to the drill's network again, under its
+// name. Docker publishes its ports anew, on other host ports: the member's
+// ClientURL changes.
+func (b *Backend) Heal(ctx context.Context, m backend.Member) error {
+	cm, ok := m.(*member)
+	if !ok {
+		return fmt.Errorf("heal %s: not a container member", m.Name())
+	}
+	_, err := b.cli.NetworkConnect(ctx, b.net.id, client.NetworkConnectOptions{
+		Container:      cm.c.GetContainerID(),
+		EndpointConfig: &network.EndpointSettings{Aliases: []string{m.Name()}},
+	})
+	if err != nil && !strings.Contains(err.Error(), "already exists") {
+		return fmt.Errorf("reconnect %s: %w", m.Name(), err)
+	}
+	return cm.refreshPorts(ctx)
+}
+
+// Close removes every container of the drill and its network.
+func (b *Backend) Close(ctx context.Context) error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	ms := b.members
+	b.mu.Unlock()
+	var errs []error
+	for _, m := range ms {
+		m.Kill()
+		if _, err := b.cli.ContainerRemove(ctx, m.c.GetContainerID(), client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !isNotFound(err) {
+			errs = append(errs, fmt.Errorf("remove container of %s: %w", m.spec.Name, err))
+		}
+	}
+	if err := b.removeNetwork(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	b.prov.Close()
+	return errors.Join(errs...)
+}
+
+func isNotFound(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "No such") || strings.Contains(strings.ToLower(err.Error()), "not found"))
+}
+
+type member struct {
+	b    *Backend
+	spec backend.MemberSpec
+	c    *testcontainers.DockerContainer
+	// clientURL and peerHostURL are the published ports on 127.0.0.1.
+	clientURL, peerHostURL string
+	logOffset              int64
+
+	mu       sync.Mutex
+	killed   bool
+	stopped  bool
+	exit     backend.Exit
+	exited   chan struct{}
+	logsDone chan struct{}
+}
+
+func (m *member) Name() string { return m.spec.Name }
+
+// ClientURL is where the harness reaches the member: its published port.
+func (m *member) ClientURL() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.clientURL
+}
+
+// refreshPorts reads where Docker published the member's ports.
+func (m *member) refreshPorts(ctx context.Context) error {
+	cu, err := m.mapped(ctx, clientPort)
+	if err != nil {
+		return err
+	}
+	pu, err := m.mapped(ctx, peerPort)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.clientURL, m.peerHostURL = cu, pu
+	m.mu.Unlock()
+	return nil
+}
+
+// PeerURL is the member's peer URL on the drill's network.
+func (m *member) PeerURL() string { return m.spec.PeerURL }
+func (m *member) DataDir() string { return m.spec.DataDir }
+func (m *member) LogPath() string { return m.spec.LogPath }
+
+// ContainerID names the member's container.
+func (m *member) ContainerID() string { return m.c.GetContainerID() }
+
+func (m *member) Exited() <-chan struct{} { return m.exited }
+
+func (m *member) ExitStatus() backend.Exit {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.exit
+}
+
+func (m *member) mapped(ctx context.Context, port string) (string, error) {
+	p, err := m.c.MappedPort(ctx, port+"/tcp")
+	if err != nil {
+		return "", err
+	}
+	return "http://127.0.0.1:" + strconv.Itoa(int(p.Num())), nil
+}
+
+// followLogs copies the container's output to the member's log file until
+// the container stops.
+func (m *member) followLogs(ctx context.Context) error {
+	f, err := os.OpenFile(m.spec.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("log of member %s: %w", m.spec.Name, err)
+	}
+	if m.logOffset, err = f.Seek(0, io.SeekEnd); err != nil {
+		f.Close()
+		return err
+	}
+	rc, err := m.b.cli.ContainerLogs(context.WithoutCancel(ctx), m.c.GetContainerID(), client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: true})
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("logs of member %s: %w", m.spec.Name, err)
+	}
+	go func() {
+		defer close(m.logsDone)
+		defer f.Close()
+		defer rc.Close()
+		_, _ = stdcopy.StdCopy(f, f, rc)
+	}()
+	return nil
+}
+
+// wait observes the container's end, then reads its panic from its log.
+func (m *member) wait() {
+	res := m.b.cli.ContainerWait(context.Background(), m.c.GetContainerID(), client.ContainerWaitOptions{Condition: dcontainer.WaitConditionNotRunning})
+	x := backend.Exit{Code: -1}
+	select {
+	case r := <-res.Result:
+		x.Code = int(r.StatusCode)
+	case err := <-res.Error:
+		x.Err = err
+	}
+	x.At = time.Now()
+	select { // the log stream ends with the container
+	case <-m.logsDone:
+	case <-time.After(5 * time.Second):
+	}
+	if p, ok := backend.ParsePanicFile(m.spec.LogPath, m.logOffset); ok {
+		x.Panic, x.PanicCaller = p.Message, p.Caller
+	}
+	m.mu.Lock()
+	x.Killed = m.killed
+	switch {
+	case m.killed, m.stopped && x.Panic == "":
+		x.Err = nil
+	case x.Err == nil && x.Code != 0:
+		x.Err = fmt.Errorf("member %s exited with status %d", m.spec.Name, x.Code)
+	}
+	m.exit = x
+	m.mu.Unlock()
+	close(m.exited)
+}
+
+// Kill is docker kill (SIGKILL); it returns once the container has stopped.
+func (m *member) Kill() error {
+	select {
+	case <-m.exited:
+		return nil
+	default:
+	}
+	m.mu.Lock()
+	m.killed = true
+	m.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := m.b.cli.ContainerKill(ctx, m.c.GetContainerID(), client.ContainerKillOptions{Signal: "SIGKILL"}); err != nil && !notRunning(err) {
+		return fmt.Errorf("kill member %s: %w", m.spec.Name, err)
+	}
+	select {
+	case <-m.exited:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("member %s still running after docker kill", m.spec.Name)
+	}
+}
+
+func notRunning(err error) bool {
+	return isNotFound(err) || strings.Contains(err.Error(), "is not running")
+}
+
+// Stop is docker stop: SIGTERM, then SIGKILL when ctx ends.
+func (m *member) Stop(ctx context.Context) error {
+	m.mu.Lock()
+	m.stopped = true
+	m.mu.Unlock()
+	timeout := 10
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = max(int(time.Until(dl).Seconds()), 1)
+	}
+	if _, err := m.b.cli.ContainerStop(context.WithoutCancel(ctx), m.c.GetContainerID(), client.ContainerStopOptions{Signal: syscall.SIGTERM.String(), Timeout: &timeout}); err != nil && !notRunning(err) {
+		return fmt.Errorf("stop member %s: %w", m.spec.Name, err)
+	}
+	return m.Wait(ctx)
+}
+
+// Pause freezes the container (docker pause); Resume unfreezes it.
+func (m *member) Pause() error {
+	_, err := m.b.cli.ContainerPause(context.Background(), m.c.GetContainerID(), client.ContainerPauseOptions{})
+	return err
+}
+
+func (m *member) Resume() error {
+	_, err := m.b.cli.ContainerUnpause(context.Background(), m.c.GetContainerID(), client.ContainerUnpauseOptions{})
+	return err
+}
+
+func (m *member) Wait(ctx context.Context) error {
+	select {
+	case <-m.exited:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for member %s to stop: %w", m.spec.Name, ctx.Err())
+	}
+}
+
+// waitPeerServing polls the member's published peer port until etcd's peer
+// server answers (it does only after its bootstrap), or the container exits.
+func (m *member) waitPeerServing(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	hc := &http.Client{Timeout: 200 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
+	for {
+		m.mu.Lock()
+		peer := m.peerHostURL
+		m.mu.Unlock()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, peer+"/version", nil)
+		if resp, err := hc.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-m.exited:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("peer server of %s not serving: %w", m.spec.Name, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+var _ backend.Member = (*member)(nil)

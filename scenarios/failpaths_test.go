@@ -1,0 +1,447 @@
+package scenarios
+
+// Each scenario's key assertion must be able to fail. Every test here runs a
+// catalogue scenario with one ingredient (its fault or its recovery) swapped
+// for a wrong one, and checks that the drill fails for that reason, that the
+// cleanup still ran, and that nothing was left in the base dir.
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/etcd-drill/etcd-drill/faults"
+	"github.com/etcd-drill/etcd-drill/harness"
+	"github.com/etcd-drill/etcd-drill/harness/leakcheck"
+	"github.com/etcd-drill/etcd-drill/harness/report"
+	"github.com/etcd-drill/etcd-drill/harness/workload"
+	"github.com/etcd-drill/etcd-drill/recovery"
+)
+
+// runFailPath runs sc with its wrong ingredient and checks what every failed
+// drill must show whatever the reason: a failed report, a clean cleanup as
+// the last step, an empty base dir (none of these scenarios is a runbook,
+// which alone keeps its run directory) and no member still listening.
+func runFailPath(t *testing.T, sc Scenario, o Options) (*report.Report, error) {
+	t.Helper()
+	rep, err := Run(context.Background(), sc, o)
+	if rep == nil {
+		t.Fatalf("run returned no report: %v", err)
+	}
+	for _, s := range rep.Steps {
+		t.Log(report.StepLine(s))
+	}
+	if rep.Passed || len(rep.Failures) == 0 {
+		t.Fatalf("the drill passed with a wrong ingredient (error %v)", err)
+	}
+	if len(rep.Steps) == 0 {
+		t.Fatal("the report has no step")
+	}
+	if last := rep.Steps[len(rep.Steps)-1]; last.Name != "cleanup" || last.Error != "" {
+		t.Fatalf("last step %+v, want a clean cleanup", last)
+	}
+	if rep.Kept || rep.RunDir != "" {
+		t.Fatalf("a failed drill that is not a runbook keeps nothing: kept=%v run dir %q", rep.Kept, rep.RunDir)
+	}
+	entries, rerr := os.ReadDir(o.BaseDir)
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	if len(entries) != 0 {
+		t.Fatalf("the failed drill left %d entries in its base dir, first %s", len(entries), entries[0].Name())
+	}
+	if perr := leakcheck.Ports(rep.URLs); perr != nil {
+		t.Fatal(perr)
+	}
+	return rep, err
+}
+
+// failPathAt checks that the drill stopped at step with an error saying want,
+// and that this error is its one failure.
+func failPathAt(t *testing.T, rep *report.Report, err error, step, want string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("run returned no error; failures %q, want step %s to fail with %q", rep.Failures, step, want)
+	}
+	if !strings.HasPrefix(err.Error(), "step "+step+": ") || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %q, want step %s to fail with %q", err, step, want)
+	}
+	if len(rep.Failures) != 1 || rep.Failures[0] != err.Error() {
+		t.Fatalf("failures %q, want only the error of step %s", rep.Failures, step)
+	}
+	// The step before cleanup is the one that failed: nothing ran after it.
+	failed := rep.Steps[len(rep.Steps)-2]
+	if failed.Name != step || !strings.Contains(failed.Error, want) {
+		t.Fatalf("step before cleanup %+v, want %s failing with %q", failed, step, want)
+	}
+	if rep.Verified {
+		t.Fatal("the keyspace was verified after a failed step")
+	}
+}
+
+// failPathVerify checks that the drill ran to the end and that the keyspace
+// check found exactly one failure, saying want.
+func failPathVerify(t *testing.T, rep *report.Report, err error, want string) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("run: %v (want the drill to run to the end and fail its verification)", err)
+	}
+	if !rep.Verified {
+		t.Fatal("the keyspace was not verified")
+	}
+	if len(rep.Failures) != 1 || !strings.Contains(rep.Failures[0], want) {
+		t.Fatalf("failures %q, want exactly one saying %q", rep.Failures, want)
+	}
+	if v := rep.Steps[len(rep.Steps)-2]; v.Name != "verify" || v.Error != "" {
+		t.Fatalf("step before cleanup %+v, want verify without error", v)
+	}
+}
+
+// failPathLostKey checks that the one failure is the key the recovery
+// deleted, lost, and nothing else.
+func failPathLostKey(t *testing.T, rep *report.Report, err error, deleted string) {
+	t.Helper()
+	failPathVerify(t, rep, err, "1 acknowledged keys lost")
+	if deleted == "" {
+		t.Fatal("the recovery deleted no key")
+	}
+	if rep.Keys.Lost != 1 || rep.Keys.Resurrected != 0 {
+		t.Fatalf("keys %+v, want exactly 1 lost", rep.Keys)
+	}
+	if len(rep.Findings) != 1 || rep.Findings[0].Key != deleted || rep.Findings[0].Kind != "lost" {
+		t.Fatalf("findings %+v, want %s lost", rep.Findings, deleted)
+	}
+	if !rep.Cluster.HashKVConsistent || len(rep.Cluster.Members) != rep.Members {
+		t.Fatalf("cluster %+v: the loss must be the only failure", rep.Cluster)
+	}
+}
+
+func failPathLookup(t *testing.T, name string) Scenario {
+	t.Helper()
+	sc, err := Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+// solidKey returns, in key order, the first key whose every write was
+// acknowledged at or below rev and whose last write is a put: the recovered
+// keyspace must hold it, and no indeterminate write can excuse its absence.
+func solidKey(ops []workload.Op, rev int64) string {
+	type history struct {
+		last  workload.Op
+		clean bool
+	}
+	byKey := map[string]*history{}
+	for _, op := range ops {
+		h := byKey[op.Key]
+		if h == nil {
+			h = &history{clean: true}
+			byKey[op.Key] = h
+		}
+		if op.Outcome != workload.Acknowledged || op.Revision > rev {
+			h.clean = false
+			continue
+		}
+		if op.Revision > h.last.Revision {
+			h.last = op
+		}
+	}
+	var keys []string
+	for k, h := range byKey {
+		if h.clean && h.last.Kind == workload.Put {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	if len(keys) == 0 {
+		return ""
+	}
+	return keys[0]
+}
+
+// thenDelete runs a recovery, then deletes one acknowledged key that the
+// recovered cluster must hold (at the revision the recovery names).
+type thenDelete struct {
+	recovery.Recovery
+	deleted *string
+}
+
+func (r thenDelete) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
+	c, err := r.Recovery.Recover(ctx, d)
+	if err != nil || c == nil {
+		return c, err
+	}
+	rev := d.ExpectAt
+	if rev == 0 {
+		rev = d.Snapshot.Revision
+	}
+	key := solidKey(d.Workload.Ledger().Ops(), rev)
+	if key == "" {
+		return nil, fmt.Errorf("test double: no acknowledged key to delete at revision %d", rev)
+	}
+	cli, err := c.Client()
+	if err != nil {
+		return nil, err
+	}
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	resp, err := cli.Delete(dctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("test double: delete %s: %w", key, err)
+	}
+	if resp.Deleted != 1 {
+		return nil, fmt.Errorf("test double: %s was not in the recovered keyspace", key)
+	}
+	*r.deleted = key
+	return c, nil
+}
+
+// withoutGrow runs a recovery that grows a one-member cluster back to the
+// drill's size as if the drill had one member: it adds nobody back.
+type withoutGrow struct{ recovery.Recovery }
+
+func (r withoutGrow) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
+	size := d.Size
+	d.Size = 1
+	defer func() { d.Size = size }()
+	return r.Recovery.Recover(ctx, d)
+}
+
+// hashedCopiedDB gives the copied db a valid sha256 trailer before the
+// copied-db recovery runs, as if it were a snapshot saved by etcdctl: the
+// restore without --skip-hash-check then has a hash to check, and succeeds.
+type hashedCopiedDB struct{ recovery.CopiedDBRestore }
+
+func (r hashedCopiedDB) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
+	if err := appendSHA256(d.Snapshot.Path); err != nil {
+		return nil, err
+	}
+	return r.CopiedDBRestore.Recover(ctx, d)
+}
+
+// appendSHA256 appends the sha256 of the file's content to it. etcdutl takes
+// a file whose size is 32 bytes past a multiple of 512 to end with its hash.
+func appendSHA256(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return err
+	}
+	if n%512 != 0 {
+		return fmt.Errorf("test double: copied db is %d bytes, not a multiple of 512: a trailer would not read as a hash", n)
+	}
+	if _, err := f.Write(h.Sum(nil)); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+func TestFailPathCopiedDBWithAHashRestoresWithoutSkipHashCheck(t *testing.T) {
+	sc := failPathLookup(t, "copied-db/skip-hash-check")
+	sc.Recovery = hashedCopiedDB{}
+	rep, err := runFailPath(t, sc, smallOptions(t))
+	failPathAt(t, rep, err, "recover", "restored without --skip-hash-check")
+	// The backup was the copied db, and the copy-db step did run.
+	if rep.Steps[len(rep.Steps)-3].Name != "copy-db" || rep.Snapshot.Revision == 0 {
+		t.Fatalf("steps %+v, snapshot %+v: want the copied db as the backup", rep.Steps, rep.Snapshot)
+	}
+}
+
+// undoneCorruption flips the snapshot's bytes, then flips them back.
+type undoneCorruption struct{ faults.CorruptSnapshot }
+
+func (f undoneCorruption) Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error) {
+	e, err := f.CorruptSnapshot.Inject(ctx, d)
+	if err != nil {
+		return e, err
+	}
+	if _, err := f.CorruptSnapshot.Inject(ctx, d); err != nil {
+		return e, err
+	}
+	e.Detail += ", then flipped them back"
+	return e, nil
+}
+
+func TestFailPathCorruptSnapshotUndoneIsNotConfirmed(t *testing.T) {
+	sc := failPathLookup(t, "corrupt-snapshot/rejected")
+	sc.Fault = undoneCorruption{}
+	rep, err := runFailPath(t, sc, smallOptions(t))
+	failPathAt(t, rep, err, "confirm-fault", "nothing was corrupted")
+}
+
+// pretendCorruption touches nothing and confirms anyway: the recovery then
+// gets an intact snapshot that it was told is damaged.
+type pretendCorruption struct{ faults.CorruptSnapshot }
+
+func (pretendCorruption) Inject(context.Context, *harness.Drill) (harness.Effect, error) {
+	return harness.Effect{Fault: "corrupt-snapshot", At: time.Now(), Detail: "touched nothing"}, nil
+}
+
+func (pretendCorruption) Confirm(_ context.Context, d *harness.Drill, e *harness.Effect) error {
+	ok, err := faults.HashMatches(d.Snapshot.Path)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("test double: the snapshot is damaged, want it intact")
+	}
+	e.Detail += "; confirmed although the snapshot is intact"
+	return nil
+}
+
+func TestFailPathCorruptSnapshotIntactIsRestored(t *testing.T) {
+	sc := failPathLookup(t, "corrupt-snapshot/rejected")
+	sc.Fault = pretendCorruption{}
+	rep, err := runFailPath(t, sc, smallOptions(t))
+	failPathAt(t, rep, err, "recover", "was restored: its integrity check did not catch the damage")
+}
+
+func TestFailPathForceNewClusterLosesAKey(t *testing.T) {
+	sc := failPathLookup(t, "quorum-loss/force-new-cluster")
+	var deleted string
+	sc.Recovery = thenDelete{Recovery: sc.Recovery, deleted: &deleted}
+	rep, err := runFailPath(t, sc, smallOptions(t))
+	failPathLostKey(t, rep, err, deleted)
+	if !strings.HasPrefix(rep.RPO.Baseline, "survivor ") {
+		t.Fatalf("baseline %q, want the survivor's revision", rep.RPO.Baseline)
+	}
+}
+
+func TestFailPathForceNewClusterWithoutAddingBack(t *testing.T) {
+	sc := failPathLookup(t, "quorum-loss/force-new-cluster")
+	sc.Recovery = withoutGrow{sc.Recovery}
+	o := smallOptions(t)
+	rep, err := runFailPath(t, sc, o)
+	failPathVerify(t, rep, err, fmt.Sprintf("the recovered cluster has 1 members, want %d", o.Members))
+	if rep.Keys.Lost != 0 || rep.Cluster.IDChanged {
+		t.Fatalf("keys %+v, cluster %+v: the member count must be the only failure", rep.Keys, rep.Cluster)
+	}
+}
+
+// killKeepDisks kills a majority as the disk loss does, but leaves their
+// data dirs in place.
+type killKeepDisks struct{ faults.LoseDisks }
+
+func (killKeepDisks) Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error) {
+	e, err := faults.KillMajority{}.Inject(ctx, d)
+	e.Fault = "lose-disks"
+	return e, err
+}
+
+func TestFailPathDiskLossWithDisksKept(t *testing.T) {
+	sc := failPathLookup(t, "disk-loss/snapshot-restore")
+	sc.Fault = killKeepDisks{}
+	rep, err := runFailPath(t, sc, smallOptions(t))
+	failPathAt(t, rep, err, "confirm-fault", "data dirs still there")
+	if rep.Fault == nil || len(rep.Fault.Members) != 2 {
+		t.Fatalf("fault %+v, want 2 of 3 killed", rep.Fault)
+	}
+	for _, name := range rep.Fault.Members {
+		if !strings.Contains(err.Error(), "/"+name+".etcd") {
+			t.Fatalf("error %q does not name the data dir of %s", err, name)
+		}
+	}
+}
+
+func TestFailPathMemberReplaceLosesAKey(t *testing.T) {
+	sc := failPathLookup(t, "minority-loss/member-replace")
+	var deleted string
+	sc.Recovery = thenDelete{Recovery: recovery.MemberReplace{}, deleted: &deleted}
+	rep, err := runFailPath(t, sc, smallOptions(t))
+	failPathLostKey(t, rep, err, deleted)
+}
+
+// loseMajorityAsMember is the member loss gone wrong: it loses a majority
+// (killed, data dirs destroyed) instead of one member.
+type loseMajorityAsMember struct{ faults.LoseMember }
+
+func (loseMajorityAsMember) Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error) {
+	e, err := faults.LoseDisks{}.Inject(ctx, d)
+	e.Fault = "lose-member"
+	return e, err
+}
+
+func TestFailPathMemberReplaceAfterLosingAMajority(t *testing.T) {
+	sc := failPathLookup(t, "minority-loss/member-replace")
+	sc.Fault = loseMajorityAsMember{}
+	rep, err := runFailPath(t, sc, smallOptions(t))
+	failPathAt(t, rep, err, "confirm-fault", "the others lost quorum")
+}
+
+func TestFailPathSeedNeverGrown(t *testing.T) {
+	sc := failPathLookup(t, "quorum-loss/restore-seed-and-grow")
+	sc.Recovery = withoutGrow{sc.Recovery}
+	o := smallOptions(t)
+	rep, err := runFailPath(t, sc, o)
+	failPathVerify(t, rep, err, fmt.Sprintf("the recovered cluster has 1 members, want %d", o.Members))
+	if rep.Keys.Lost != 0 || !rep.Cluster.IDChanged {
+		t.Fatalf("keys %+v, cluster %+v: the member count must be the only failure", rep.Keys, rep.Cluster)
+	}
+}
+
+func TestFailPathBumpRevisionWithoutBump(t *testing.T) {
+	sc := failPathLookup(t, "quorum-loss/snapshot-restore-bump-revision")
+	sc.Recovery = recovery.SnapshotRestore{}
+	rep, err := runFailPath(t, sc, smallOptions(t))
+	failPathVerify(t, rep, err, "not above the old cluster's")
+	if rep.Cluster.RevisionBumpedFrom != 0 || rep.Keys.Lost != 0 {
+		t.Fatalf("cluster %+v, keys %+v: the revision must be the only failure", rep.Cluster, rep.Keys)
+	}
+}
+
+// isolateOne black-holes the peer traffic of one follower: the other two of
+// three keep quorum.
+type isolateOne struct{ faults.PartitionMajority }
+
+func (isolateOne) Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error) {
+	c := d.Cluster
+	lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	leader, err := c.Leader(lctx)
+	cancel()
+	if err != nil {
+		return harness.Effect{}, err
+	}
+	for _, m := range c.Live() {
+		if m.Name() != leader.Name() {
+			e := harness.Effect{Fault: "partition-one", Members: []string{m.Name()}, At: time.Now()}
+			e.Detail = "black-holed the peer traffic of follower " + m.Name()
+			return e, c.Isolate(ctx, m.Name())
+		}
+	}
+	return harness.Effect{}, errors.New("test double: no follower to isolate")
+}
+
+func TestFailPathPartitionOfOneMember(t *testing.T) {
+	sc := failPathLookup(t, "partition/majority-isolated")
+	sc.Fault = isolateOne{}
+	rep, err := runFailPath(t, sc, smallOptions(t))
+	failPathAt(t, rep, err, "confirm-fault", "quorum not lost")
+	if rep.Fault == nil || rep.Fault.QuorumLost {
+		t.Fatalf("fault %+v, want quorum kept", rep.Fault)
+	}
+}
+
+func TestFailPathPartitionHealLosesAKey(t *testing.T) {
+	sc := failPathLookup(t, "partition/majority-isolated")
+	var deleted string
+	sc.Recovery = thenDelete{Recovery: sc.Recovery, deleted: &deleted}
+	rep, err := runFailPath(t, sc, smallOptions(t))
+	failPathLostKey(t, rep, err, deleted)
+	if rep.RPO.Baseline != "every acknowledged write" {
+		t.Fatalf("baseline %q, want every acknowledged write", rep.RPO.Baseline)
+	}
+}
