@@ -16,12 +16,15 @@ import (
 	"os/signal"
 	"syscall"
 
+	tclog "github.com/testcontainers/testcontainers-go/log"
 	"google.golang.org/grpc/grpclog"
 )
 
 func main() {
-	// gRPC logs to stderr by default; a drill's terminal shows only its own lines.
+	// gRPC and testcontainers log to stderr by default; a drill's terminal
+	// shows only its own lines.
 	grpclog.SetLoggerV2(grpclog.NewLoggerV2(io.Discard, io.Discard, io.Discard))
+	tclog.SetDefault(tclog.NewNoopLogger())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// The first Ctrl-C stops the drill and cleans up; a second one ends the
 	// process at once.
@@ -45,6 +48,7 @@ const usage = `etcd-drill: disaster-recovery drills for etcd
 usage:
   etcd-drill list                      list the scenarios
   etcd-drill run SCENARIO [flags]      run one drill (etcd-drill run --help for flags)
+  etcd-drill cleanup                   remove containers and networks that killed runs left behind
 
 exit status: 0 passed, 1 an assertion failed, 2 bad input
 `
@@ -59,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "list":
 		err = cmdList(args[1:], stdout)
+	case "cleanup":
+		err = cmdCleanup(ctx, args[1:], stdout)
 	case "run":
 		var code int
 		code, err = cmdRun(ctx, args[1:], stdout, stderr)
@@ -69,7 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		err = badInput("unknown command %q (want list or run)", args[0])
+		err = badInput("unknown command %q (want list, run or cleanup)", args[0])
 	}
 	var ue usageError
 	switch {
