@@ -35,11 +35,13 @@ func Run(ctx context.Context, sc Scenario, o Options) (*report.Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
-	be, err := NewBackend(ctx, o, runID())
+	run := runID()
+	be, err := NewBackend(ctx, o, run)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
 	rep := report.New(sc.Name, be.Name(), o.Members, o.Seed)
+	rep.RunID = run
 	rep.Description = sc.Description
 	rep.EtcdVersion = be.EtcdVersion()
 	d, err := harness.NewDrill(o.BaseDir, be, o.Members)

@@ -20,5 +20,8 @@ func cmdCleanup(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	r, err := container.Cleanup(ctx, "")
 	fmt.Fprintf(stdout, "removed %d containers, %d networks, %d volumes left by etcd-drill\n", r.Containers, r.Networks, r.Volumes)
+	if r.InUse > 0 {
+		fmt.Fprintf(stdout, "left %d in use by etcd-drill runs still going\n", r.InUse)
+	}
 	return err
 }

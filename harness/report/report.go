@@ -105,7 +105,10 @@ type Workload struct {
 
 // Report is the JSON contract of design.md, and a little more.
 type Report struct {
-	Scenario    string   `json:"scenario"`
+	Scenario string `json:"scenario"`
+	// RunID names the drill in the labels of what it made outside its run
+	// directory (containers, networks).
+	RunID       string   `json:"run_id"`
 	Description string   `json:"description,omitempty"`
 	Backend     string   `json:"backend"`
 	EtcdVersion string   `json:"etcd_version"`

@@ -8,7 +8,7 @@ import (
 )
 
 var _ = Describe("A cluster that lost quorum", func() {
-	for _, backend := range drilltest.Backends {
+	for _, backend := range drilltest.Backends() {
 		Context("on the "+backend+" backend", Label(backend), func() {
 			DescribeTable("is restored from a snapshot into a new cluster that kept every acknowledged key",
 				func(ctx SpecContext, members, keys int) {

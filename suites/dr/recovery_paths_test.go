@@ -10,7 +10,7 @@ import (
 )
 
 var _ = Describe("Every recovery path of the recovery guide", func() {
-	for _, backend := range drilltest.Backends {
+	for _, backend := range drilltest.Backends() {
 		Context("on the "+backend+" backend", Label(backend), func() {
 			It("restores a db copied from a data dir only with --skip-hash-check", func(ctx SpecContext) {
 				rep := drilltest.Run(ctx, "copied-db/skip-hash-check", drilltest.Options(backend, 3, 2000))

@@ -11,13 +11,25 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/etcd-drill/etcd-drill/harness/backend/container"
 	"github.com/etcd-drill/etcd-drill/harness/leakcheck"
 	"github.com/etcd-drill/etcd-drill/harness/report"
 	"github.com/etcd-drill/etcd-drill/scenarios"
 )
 
 // Backends are the backends the suites run on, each a Ginkgo label.
-var Backends = []string{"embedded", "process"}
+func Backends() []string { return []string{"embedded", "process", "container"} }
+
+// SkipWithoutDocker skips a container spec, saying so plainly, when no
+// Docker engine answers.
+func SkipWithoutDocker(ctx context.Context, backend string) {
+	if backend != "container" {
+		return
+	}
+	if err := container.Available(ctx); err != nil {
+		Skip("container backend skipped: " + err.Error())
+	}
+}
 
 // Options are the default options on backend, with fewer writes: suites
 // check behaviour, benchmarks check speed.
@@ -30,6 +42,7 @@ func Options(backend string, members, keys int) scenarios.Options {
 // Run runs scenario name with o and registers the leak checks.
 func Run(ctx context.Context, name string, o scenarios.Options) *report.Report {
 	GinkgoHelper()
+	SkipWithoutDocker(ctx, o.Backend)
 	sc, err := scenarios.Lookup(name)
 	Expect(err).NotTo(HaveOccurred())
 	o.BaseDir = GinkgoT().TempDir()
@@ -40,6 +53,9 @@ func Run(ctx context.Context, name string, o scenarios.Options) *report.Report {
 		Expect(base.Goroutines(10 * time.Second)).To(Succeed())
 		if rep != nil {
 			Expect(leakcheck.Ports(rep.URLs)).To(Succeed())
+			if o.Backend == "container" {
+				Expect(container.Leftovers(context.WithoutCancel(ctx), rep.RunID)).To(BeZero(), "containers and networks of run %s", rep.RunID)
+			}
 		}
 		entries, err := os.ReadDir(o.BaseDir)
 		Expect(err).NotTo(HaveOccurred())

@@ -37,7 +37,15 @@ import (
 const (
 	LabelDrill = "etcd-drill"
 	LabelRun   = "etcd-drill.run"
+	// LabelPID is the process id of the harness that made it: Cleanup
+	// leaves alone what a live harness still uses.
+	LabelPID = "etcd-drill.pid"
 )
+
+// labels are the labels of everything the backend of run makes.
+func labels(run string) map[string]string {
+	return map[string]string{LabelDrill: "true", LabelRun: run, LabelPID: strconv.Itoa(os.Getpid())}
+}
 
 // Ports inside a member's container.
 const (
@@ -99,7 +107,7 @@ func New(ctx context.Context, image, version, run string) (*Backend, error) {
 	b.net.name = "etcd-drill-" + run
 	res, err := b.cli.NetworkCreate(ctx, b.net.name, client.NetworkCreateOptions{
 		Driver: "bridge",
-		Labels: map[string]string{LabelDrill: "true", LabelRun: run},
+		Labels: labels(run),
 	})
 	if err != nil {
 		p.Close()
@@ -155,6 +163,12 @@ func rewriteInitialCluster(ic string) string {
 		parts = append(parts, name+"=http://"+name+":"+peerPort)
 	}
 	return strings.Join(parts, ",")
+}
+
+func memberLabels(run, member string) map[string]string {
+	l := labels(run)
+	l[LabelDrill+".member"] = member
+	return l
 }
 
 func (b *Backend) containerName(member string) string {
@@ -220,7 +234,7 @@ func (b *Backend) Start(ctx context.Context, spec backend.MemberSpec) (backend.M
 		ExposedPorts:   []string{clientPort + "/tcp", peerPort + "/tcp"},
 		Networks:       []string{b.net.name},
 		NetworkAliases: map[string][]string{b.net.name: {spec.Name}},
-		Labels:         map[string]string{LabelDrill: "true", LabelRun: b.run, LabelDrill + ".member": spec.Name},
+		Labels:         memberLabels(b.run, spec.Name),
 		ConfigModifier: func(c *dcontainer.Config) { c.Hostname = spec.Name },
 		HostConfigModifier: func(hc *dcontainer.HostConfig) {
 			hc.Binds = []string{spec.DataDir + ":" + dataDir}

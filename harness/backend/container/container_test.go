@@ -1,0 +1,737 @@
+package container_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+	tclog "github.com/testcontainers/testcontainers-go/log"
+
+	"github.com/etcd-drill/etcd-drill/harness"
+	"github.com/etcd-drill/etcd-drill/harness/backend"
+	"github.com/etcd-drill/etcd-drill/harness/backend/container"
+	"github.com/etcd-drill/etcd-drill/harness/bins"
+	"github.com/etcd-drill/etcd-drill/harness/ports"
+)
+
+var fast = backend.Timing{Heartbeat: 25 * time.Millisecond, Election: 250 * time.Millisecond}
+
+// The image is built (or found) once for the whole package.
+var img struct {
+	once           sync.Once
+	name, version  string
+	err            error
+	availableError error
+}
+
+// requireDocker skips tb, saying so plainly, when no Docker engine answers;
+// otherwise it takes the shared Docker test lock (see lockDocker) and
+// returns the etcd image built from bin/ and its etcd version.
+func requireDocker(tb testing.TB) (image, version string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := container.Available(ctx); err != nil {
+		tb.Skipf("container backend tests skipped: no Docker engine answers: %v", err)
+	}
+	lockDocker(tb, syscall.LOCK_SH)
+	img.once.Do(func() {
+		b, err := bins.Find("")
+		if err != nil {
+			img.err = fmt.Errorf("the image is built from real etcd binaries; `make bins` builds them into bin/: %w", err)
+			return
+		}
+		if img.version, img.err = b.Version(); img.err != nil {
+			return
+		}
+		bctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		img.name, img.err = container.EnsureImage(bctx, b, img.version)
+	})
+	if img.err != nil {
+		tb.Fatal(img.err)
+	}
+	return img.name, img.version
+}
+
+// lockDocker takes a lock on a file in the temp dir, shared (LOCK_SH) or
+// exclusive (LOCK_EX), until tb ends. cmd/etcd-drill's TestCleanup removes
+// everything labelled etcd-drill and takes it exclusively, so it never runs
+// while a test of this package has containers (go test runs packages in
+// parallel).
+func lockDocker(tb testing.TB, how int) {
+	tb.Helper()
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), "etcd-drill-docker-tests.lock"), os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), how); err != nil {
+		f.Close()
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	})
+}
+
+// newRun returns a run id no other test uses.
+func newRun() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return "test-" + hex.EncodeToString(b[:])
+}
+
+// dockerClient is a client of the engine, closed with tb.
+func dockerClient(tb testing.TB) client.APIClient {
+	tb.Helper()
+	p, err := testcontainers.NewDockerProvider(testcontainers.WithLogger(tclog.NewNoopLogger()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { p.Close() })
+	return p.Client()
+}
+
+// labelled lists the names of the containers (running or not) and networks
+// labelled etcd-drill.run=run.
+func labelled(ctx context.Context, cli client.APIClient, run string) (containers, networks []string, err error) {
+	f := make(client.Filters).Add("label", container.LabelRun+"="+run)
+	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, c := range cs.Items {
+		containers = append(containers, strings.Join(c.Names, ","))
+	}
+	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, n := range ns.Items {
+		networks = append(networks, n.Name)
+	}
+	return containers, networks, nil
+}
+
+// assertNoLeftovers fails if a container or network of run is left.
+func assertNoLeftovers(tb testing.TB, cli client.APIClient, run string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cs, ns, err := labelled(ctx, cli, run)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(cs)+len(ns) > 0 {
+		tb.Errorf("run %s left containers %v and networks %v", run, cs, ns)
+	}
+}
+
+// newBackend returns a container backend of a new run, closed with tb,
+// after which nothing labelled with the run may remain.
+func newBackend(tb testing.TB) (*container.Backend, string, client.APIClient) {
+	tb.Helper()
+	image, version := requireDocker(tb)
+	cli := dockerClient(tb)
+	run := newRun()
+	// Cleanups run last-in first-out: this check runs after the backend
+	// closed.
+	tb.Cleanup(func() { assertNoLeftovers(tb, cli, run) })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	be, err := container.New(ctx, image, version, run)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := be.Close(ctx); err != nil {
+			tb.Error(err)
+		}
+	})
+	return be, run, cli
+}
+
+// startCluster starts size members named m1... on be, closed with tb.
+func startCluster(tb testing.TB, be *container.Backend, size int) *harness.Cluster {
+	tb.Helper()
+	alloc := ports.New()
+	specs, err := harness.Plan(alloc, harness.ClusterSpec{Size: size, NamePrefix: "m", Dir: tb.TempDir(), Token: "test", Timing: fast})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	specs = be.Layout(specs)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := harness.Start(ctx, be, specs)
+	if err != nil {
+		alloc.ReleaseAll()
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := c.Close(ctx); err != nil {
+			tb.Error(err)
+		}
+		alloc.ReleaseAll()
+	})
+	return c
+}
+
+func containerID(tb testing.TB, m backend.Member) string {
+	tb.Helper()
+	cm, ok := m.(interface{ ContainerID() string })
+	if !ok {
+		tb.Fatalf("member %s (%T) has no ContainerID method", m.Name(), m)
+	}
+	return cm.ContainerID()
+}
+
+func inspect(tb testing.TB, cli client.APIClient, id string) (client.ContainerInspectResult, error) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+}
+
+func exited(m backend.Member) bool {
+	select {
+	case <-m.Exited():
+		return true
+	default:
+		return false
+	}
+}
+
+func put(ctx context.Context, cli *clientv3.Client, key, val string, d time.Duration) error {
+	pctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	_, err := cli.Put(pctx, key, val)
+	return err
+}
+
+// eventually polls f every 10 ms until it returns nil or d has passed.
+func eventually(tb testing.TB, d time.Duration, what string, f func() error) {
+	tb.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s: not within %v: %v", what, d, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func leader(tb testing.TB, c *harness.Cluster) backend.Member {
+	tb.Helper()
+	var l backend.Member
+	eventually(tb, 10*time.Second, "a leader", func() (err error) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		l, err = c.Leader(ctx)
+		return err
+	})
+	return l
+}
+
+// TestMembersResolveByName: members reach each other by their names on the
+// drill's network, and the harness reaches them on 127.0.0.1.
+func TestMembersResolveByName(t *testing.T) {
+	be, _, _ := newBackend(t)
+	c := startCluster(t, be, 3)
+	leader(t, c)
+	for _, m := range c.Members() {
+		if want := "http://" + m.Name() + ":2380"; m.PeerURL() != want {
+			t.Errorf("member %s PeerURL %q, want %q", m.Name(), m.PeerURL(), want)
+		}
+		u, err := url.Parse(m.ClientURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Scheme != "http" || u.Hostname() != "127.0.0.1" || u.Port() == "" {
+			t.Errorf("member %s ClientURL %q, want a published port on 127.0.0.1", m.Name(), m.ClientURL())
+		}
+	}
+	cli, err := c.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := cli.MemberList(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Members) != 3 {
+		t.Fatalf("member list %v, want 3 members", resp.Members)
+	}
+	for _, m := range resp.Members {
+		if want := "http://" + m.Name + ":2380"; len(m.PeerURLs) != 1 || m.PeerURLs[0] != want {
+			t.Errorf("member list: %s has peer URLs %v, want [%s]", m.Name, m.PeerURLs, want)
+		}
+	}
+	if err := put(ctx, cli, "k", "v", 2*time.Second); err != nil {
+		t.Fatalf("write through 127.0.0.1: %v", err)
+	}
+}
+
+// TestKill: Kill is docker kill; when it returns the container has stopped,
+// and the survivors elect and take writes.
+func TestKill(t *testing.T) {
+	be, _, dcli := newBackend(t)
+	c := startCluster(t, be, 3)
+	l := leader(t, c)
+	id := containerID(t, l)
+	if err := l.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if !exited(l) {
+		t.Fatal("Exited not closed when Kill returned")
+	}
+	if st := l.ExitStatus(); !st.Killed || st.Err != nil || st.Panic != "" {
+		t.Fatalf("exit status %+v, want Killed, no error, no panic", st)
+	}
+	res, err := inspect(t, dcli, id)
+	if err != nil {
+		t.Fatalf("inspect the killed member's container: %v", err)
+	}
+	if st := res.Container.State; st == nil || st.Running || st.Paused {
+		t.Fatalf("killed member's container state %+v, want not running", st)
+	}
+	survivors, err := c.Client(c.Live()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(c.Live()); n != 2 {
+		t.Fatalf("%d live members after killing 1 of 3", n)
+	}
+	ctx := context.Background()
+	eventually(t, 15*time.Second, "survivors take a write", func() error {
+		return put(ctx, survivors, "after", "v", time.Second)
+	})
+	if nl := leader(t, c); nl.Name() == l.Name() {
+		t.Fatalf("the killed member %s still leads", l.Name())
+	}
+}
+
+// TestRestartKeepsData: a member restarted on its bind-mounted data dir
+// keeps what it had.
+func TestRestartKeepsData(t *testing.T) {
+	be, _, _ := newBackend(t)
+	c := startCluster(t, be, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cli, err := c.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := put(ctx, cli, "kept", "v1", 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	old := c.Members()[0]
+	oldID := containerID(t, old)
+	if err := old.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	m, err := c.Restart(ctx, old.Name())
+	if err != nil {
+		t.Fatalf("restart after kill: %v", err)
+	}
+	if containerID(t, m) == oldID {
+		t.Fatal("restarted member runs in the killed one's container")
+	}
+	if m.DataDir() != old.DataDir() {
+		t.Fatalf("restarted on %s, want %s", m.DataDir(), old.DataDir())
+	}
+	if err := c.WaitHealthy(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cli2, err := c.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := cli2.Get(ctx, "kept")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "v1" {
+		t.Fatalf("after restart got %v, want kept=v1 written before the kill", resp.Kvs)
+	}
+	if st := old.ExitStatus(); !st.Killed || st.Panic != "" {
+		t.Fatalf("killed member's exit status %+v", st)
+	}
+}
+
+func TestPauseResume(t *testing.T) {
+	be, _, dcli := newBackend(t)
+	c := startCluster(t, be, 1)
+	m := c.Members()[0]
+	p, ok := m.(backend.Pauser)
+	if !ok {
+		t.Fatalf("member %T is no backend.Pauser", m)
+	}
+	ctx := context.Background()
+	cli, err := c.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := put(ctx, cli, "k", "v", 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	paused := true
+	defer func() {
+		if paused {
+			p.Resume()
+		}
+	}()
+	if res, err := inspect(t, dcli, containerID(t, m)); err != nil || res.Container.State == nil || !res.Container.State.Paused {
+		t.Fatalf("container of the paused member: %+v, %v; want paused", res.Container.State, err)
+	}
+	gctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	_, err = cli.Get(gctx, "k")
+	cancel()
+	if err == nil {
+		t.Fatal("a paused member answered a Get")
+	}
+	if exited(m) {
+		t.Fatalf("a paused member exited: %+v", m.ExitStatus())
+	}
+	if err := p.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	paused = false
+	eventually(t, 10*time.Second, "Get after Resume", func() error {
+		gctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		defer cancel()
+		resp, err := cli.Get(gctx, "k")
+		if err != nil {
+			return err
+		}
+		if len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "v" {
+			return fmt.Errorf("got %v, want k=v", resp.Kvs)
+		}
+		return nil
+	})
+}
+
+// TestIsolateHeal cuts two of three members off the drill's network: the
+// third takes no write; healed, the cluster takes writes again and the
+// healed members answer where they are published now.
+func TestIsolateHeal(t *testing.T) {
+	be, _, _ := newBackend(t)
+	c := startCluster(t, be, 3)
+	leader(t, c)
+	ctx := context.Background()
+	all, err := c.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := put(ctx, all, "before", "v", 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !c.CanPartition() {
+		t.Fatal("a container cluster cannot be partitioned")
+	}
+	before := map[string]string{}
+	for _, m := range c.Members() {
+		before[m.Name()] = m.ClientURL()
+	}
+	if err := c.Isolate(ctx, "m1", "m2"); err != nil {
+		t.Fatal(err)
+	}
+	healed := false
+	defer func() {
+		if !healed {
+			c.Heal(context.Background())
+		}
+	}()
+	third, err := c.Client(c.Member("m3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := put(ctx, third, "isolated", "v", 750*time.Millisecond); err == nil {
+		t.Fatal("m3 took a write with m1 and m2 cut off")
+	}
+	if err := c.Heal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	healed = true
+	eventually(t, 15*time.Second, "a write after the heal", func() error {
+		cli, err := c.Client() // the members' current client URLs
+		if err != nil {
+			return err
+		}
+		return put(ctx, cli, "healed", "v", time.Second)
+	})
+	for _, name := range []string{"m1", "m2"} {
+		m := c.Member(name)
+		t.Logf("%s: client URL %s before isolating, %s after the heal", name, before[name], m.ClientURL())
+		cli, err := c.Client(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 15*time.Second, name+" answers on its client URL after the heal", func() error {
+			gctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+			defer cancel()
+			resp, err := cli.Get(gctx, "healed")
+			if err != nil {
+				return err
+			}
+			if len(resp.Kvs) != 1 {
+				return fmt.Errorf("%s does not have the write made after the heal", name)
+			}
+			return nil
+		})
+	}
+}
+
+// panicNewURLs is what etcd panics with when it applies a peer URL it cannot
+// parse.
+const panicNewURLs = "failed NewURLs"
+
+// schemelessMemberUpdate updates member target's peer URL to host:port
+// alone through member via's raw gRPC Cluster service (clientv3 refuses such
+// a URL before sending it), as faults.SchemelessPeerURL does.
+func schemelessMemberUpdate(ctx context.Context, c *harness.Cluster, via, target string) error {
+	cli, err := c.Client()
+	if err != nil {
+		return err
+	}
+	lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	resp, err := cli.MemberList(lctx)
+	if err != nil {
+		return err
+	}
+	var id uint64
+	for _, m := range resp.Members {
+		if m.Name == target {
+			id = m.ID
+		}
+	}
+	if id == 0 {
+		return fmt.Errorf("member %s not in the member list", target)
+	}
+	u, err := url.Parse(c.Member(via).ClientURL())
+	if err != nil {
+		return err
+	}
+	conn, err := grpc.NewClient(u.Host, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	uctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err = pb.NewClusterClient(conn).MemberUpdate(uctx, &pb.MemberUpdateRequest{ID: id, PeerURLs: []string{target + ":2380"}})
+	return err // unanswered as a rule: the member that would answer panics
+}
+
+// TestMemberPanic: a member's panic is read from its container's log, which
+// the member's log file holds.
+func TestMemberPanic(t *testing.T) {
+	be, _, _ := newBackend(t)
+	c := startCluster(t, be, 2)
+	leader(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	uerr := schemelessMemberUpdate(ctx, c, "m1", "m2")
+	victim, other := c.Member("m1"), c.Member("m2")
+	select {
+	case <-victim.Exited():
+	case <-ctx.Done():
+		t.Fatalf("m1 did not crash within the deadline (update: %v)", uerr)
+	}
+	st := victim.ExitStatus()
+	if !strings.Contains(st.Panic, panicNewURLs) {
+		t.Fatalf("exit status %+v: Panic does not name %q", st, panicNewURLs)
+	}
+	if st.PanicCaller == "" {
+		t.Fatalf("exit status %+v: no PanicCaller", st)
+	}
+	// Go exits 2 on an unrecovered panic; the member ended by itself.
+	if st.Killed || st.Code != 2 || st.Err == nil {
+		t.Fatalf("exit status %+v, want not Killed, Code 2, an error", st)
+	}
+	t.Logf("m1 panicked: %q at %s", st.Panic, st.PanicCaller)
+	if exited(other) {
+		t.Fatalf("m2 exited too: %+v", other.ExitStatus())
+	}
+	spec, ok := c.Spec("m1")
+	if !ok || spec.LogPath != victim.LogPath() {
+		t.Fatalf("m1's spec %+v (found %v) does not name its log %s", spec, ok, victim.LogPath())
+	}
+	log, err := os.ReadFile(spec.LogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jsonLines int
+	for _, line := range strings.Split(string(log), "\n") {
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("m1's log line is not JSON: %v: %s", err, line)
+		}
+		if entry["level"] == nil || entry["msg"] == nil {
+			t.Fatalf("m1's log line is no etcd log entry (level, msg): %s", line)
+		}
+		jsonLines++
+	}
+	if jsonLines < 10 {
+		t.Fatalf("m1's log %s holds %d etcd JSON lines, want its whole run", spec.LogPath, jsonLines)
+	}
+	if !strings.Contains(string(log), `"msg":"failed NewURLs"`) {
+		t.Fatalf("m1's log %s does not hold the panic's log line", spec.LogPath)
+	}
+}
+
+// TestCloseRemovesEverything: Close removes the containers of running (and
+// paused) members and the drill's network.
+func TestCloseRemovesEverything(t *testing.T) {
+	be, run, dcli := newBackend(t)
+	c := startCluster(t, be, 3)
+	ms := c.Members()
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = containerID(t, m)
+	}
+	// A paused member is no obstacle to Close.
+	if err := ms[2].(backend.Pauser).Pause(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if cs, ns, err := labelled(ctx, dcli, run); err != nil || len(cs) != 3 || len(ns) != 1 {
+		t.Fatalf("before Close: containers %v, networks %v (%v); want 3 and 1", cs, ns, err)
+	}
+	if err := be.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range ms {
+		if !exited(m) {
+			t.Fatalf("member %s not exited after Close", m.Name())
+		}
+		if st := m.ExitStatus(); !st.Killed {
+			t.Fatalf("member %s: exit status %+v, want Killed", m.Name(), st)
+		}
+		if _, err := inspect(t, dcli, ids[i]); err == nil {
+			t.Fatalf("container of %s still there after Close", m.Name())
+		}
+	}
+	assertNoLeftovers(t, dcli, run)
+	if err := be.Close(ctx); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	spec, _ := c.Spec(ms[0].Name())
+	if m, err := be.Start(ctx, spec); err == nil {
+		m.Kill()
+		t.Fatal("a closed backend started a member")
+	}
+}
+
+// TestCleanupKilledRun: Cleanup removes what a run that never closed its
+// backend (killed outright) left, and the backend's Close then still works.
+func TestCleanupKilledRun(t *testing.T) {
+	be, run, dcli := newBackend(t)
+	alloc := ports.New()
+	defer alloc.ReleaseAll()
+	specs, err := harness.Plan(alloc, harness.ClusterSpec{Size: 1, NamePrefix: "m", Dir: t.TempDir(), Token: "test", Timing: fast})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	m, err := be.Start(ctx, be.Layout(specs)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another run's network is not this run's to remove.
+	_, otherRun, _ := newBackend(t)
+	r, err := container.Cleanup(ctx, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Containers != 1 || r.Networks != 1 {
+		t.Errorf("Cleanup(%s) removed %+v, want 1 container and 1 network", run, r)
+	}
+	assertNoLeftovers(t, dcli, run)
+	if _, ns, err := labelled(ctx, dcli, otherRun); err != nil || len(ns) != 1 {
+		t.Errorf("Cleanup(%s) touched run %s: its networks %v (%v), want 1", run, otherRun, ns, err)
+	}
+	select {
+	case <-m.Exited():
+	case <-ctx.Done():
+		t.Fatal("member not exited after its container was removed")
+	}
+	if err := be.Close(ctx); err != nil {
+		t.Errorf("Close after Cleanup removed its containers and network: %v", err)
+	}
+}
+
+// BenchmarkKill measures how long Kill (docker kill) takes to put one
+// member of a 3-member container cluster out of service. Each iteration
+// kills a member of a healthy cluster and restarts it outside the timer;
+// run it with a fixed count (-benchtime 10x): a restart takes seconds.
+func BenchmarkKill(b *testing.B) {
+	be, _, _ := newBackend(b)
+	c := startCluster(b, be, 3)
+	ctx := context.Background()
+	var total, worst time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m := c.Members()[i%3]
+		start := time.Now()
+		if err := m.Kill(); err != nil {
+			b.Fatal(err)
+		}
+		d := time.Since(start)
+		b.StopTimer()
+		total += d
+		worst = max(worst, d)
+		if !m.ExitStatus().Killed {
+			b.Fatalf("exit status %+v, want Killed", m.ExitStatus())
+		}
+		rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		_, err := c.Restart(rctx, m.Name())
+		if err == nil {
+			err = c.WaitHealthy(rctx)
+		}
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(total.Microseconds())/float64(b.N)/1000, "ms/kill")
+	b.ReportMetric(float64(worst.Microseconds())/1000, "ms-worst")
+}
