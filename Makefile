@@ -6,7 +6,7 @@ OUT      ?= out
 # Ginkgo label filter for the suites, e.g. LABELS=embedded
 LABELS   ?=
 
-.PHONY: all build bins image run test unit suites docker-note bench vet clean
+.PHONY: all build bins image image-if-docker run test unit suites docker-note bench vet clean
 
 all: build bins
 
@@ -29,13 +29,18 @@ bins:
 image: bins
 	docker build -t etcd-drill/etcd:$$(bin/etcd --version | sed -n 's/^etcd Version: //p') -f tools/image/Dockerfile bin/
 
+# Built once before the tests, so that parallel test packages do not each
+# build it.
+image-if-docker:
+	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory image; fi
+
 # The default drill on the embedded backend.
 run:
 	$(GO) run ./cmd/etcd-drill run $(SCENARIO)
 
 # Every test: unit and integration tests through gotestsum, then the Ginkgo
 # suites; both write JUnit reports under $(OUT)/.
-test: vet bins docker-note unit suites
+test: vet bins docker-note image-if-docker unit suites
 
 # The container specs run when a Docker engine answers, and are skipped (and
 # say so) when none does.

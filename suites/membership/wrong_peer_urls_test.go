@@ -11,26 +11,12 @@ import (
 	"github.com/etcd-drill/etcd-drill/suites/drilltest"
 )
 
-var _ = Describe("A peer URL without a scheme", Label("process"), func() {
-	It("makes every other member panic, and again on restart, until a restore from snapshot", func(ctx SpecContext) {
-		rep := drilltest.Run(ctx, "wrong-peer-urls/snapshot-restore", drilltest.Options("process", 3, 2000))
-
-		By("panicking with failed NewURLs on the members that applied it")
-		Expect(rep.Fault.Members).To(ConsistOf("m1", "m2"))
-		var panicked []string
-		for _, p := range rep.Panics {
-			Expect(p.Message).To(ContainSubstring(faults.PanicNewURLs))
-			Expect(p.Caller).NotTo(BeEmpty())
-			panicked = append(panicked, p.Member)
-		}
-		By("panicking again when a member restarts on its data dir: a crash loop")
-		Expect(panicked).To(ConsistOf("m1", "m1", "m2"))
-		Expect(rep.Fault.QuorumLost).To(BeTrue())
-
-		By("coming back from the snapshot taken before the mistake")
-		drilltest.ExpectRestoredFromSnapshot(rep, 3)
-		Expect(rep.Snapshot.HashChecked).To(BeTrue())
-	})
+var _ = Describe("A peer URL without a scheme", func() {
+	for _, backend := range []string{"process", "container"} {
+		It("makes every other member panic, and again on restart, until a restore from snapshot, on the "+backend+" backend", Label(backend), func(ctx SpecContext) {
+			expectCrashLoopThenRestore(ctx, backend)
+		})
+	}
 
 	It("is refused up front on the embedded backend, where a panic would take the harness down", Label("embedded"), func(ctx SpecContext) {
 		sc, err := scenarios.Lookup("wrong-peer-urls/snapshot-restore")
@@ -39,17 +25,40 @@ var _ = Describe("A peer URL without a scheme", Label("process"), func() {
 		o.BaseDir = GinkgoT().TempDir()
 		rep, err := scenarios.Run(ctx, sc, o)
 		Expect(errors.Is(err, scenarios.ErrBadInput)).To(BeTrue())
-		Expect(err).To(MatchError(ContainSubstring("backends that can run it: process")))
+		Expect(err).To(MatchError(ContainSubstring("backends that can run it: process, container")))
 		Expect(rep).To(BeNil())
 	})
 })
 
-var _ = Describe("Well-formed peer URLs where nothing listens", Label("process"), func() {
-	It("are recorded for what the cluster does, then restored from snapshot", func(ctx SpecContext) {
-		rep := drilltest.Run(ctx, "wrong-peer-urls-unreachable/snapshot-restore", drilltest.Options("process", 3, 2000))
-		Expect(rep.Fault.Members).To(HaveLen(2), "a majority of 3 is updated")
-		Expect(rep.Fault.Detail).To(SatisfyAny(ContainSubstring("quorum kept"), ContainSubstring("quorum lost")))
-		Expect(rep.Panics).To(BeEmpty())
-		drilltest.ExpectRestoredFromSnapshot(rep, 3)
-	})
+func expectCrashLoopThenRestore(ctx SpecContext, backend string) {
+	GinkgoHelper()
+	rep := drilltest.Run(ctx, "wrong-peer-urls/snapshot-restore", drilltest.Options(backend, 3, 2000))
+
+	By("panicking with failed NewURLs on the members that applied it")
+	Expect(rep.Fault.Members).To(ConsistOf("m1", "m2"))
+	var panicked []string
+	for _, p := range rep.Panics {
+		Expect(p.Message).To(ContainSubstring(faults.PanicNewURLs))
+		Expect(p.Caller).NotTo(BeEmpty())
+		panicked = append(panicked, p.Member)
+	}
+	By("panicking again when a member restarts on its data dir: a crash loop")
+	Expect(panicked).To(ConsistOf("m1", "m1", "m2"))
+	Expect(rep.Fault.QuorumLost).To(BeTrue())
+
+	By("coming back from the snapshot taken before the mistake")
+	drilltest.ExpectRestoredFromSnapshot(rep, 3)
+	Expect(rep.Snapshot.HashChecked).To(BeTrue())
+}
+
+var _ = Describe("Well-formed peer URLs where nothing listens", func() {
+	for _, backend := range drilltest.Backends() {
+		It("are recorded for what the cluster does, then restored from snapshot, on the "+backend+" backend", Label(backend), func(ctx SpecContext) {
+			rep := drilltest.Run(ctx, "wrong-peer-urls-unreachable/snapshot-restore", drilltest.Options(backend, 3, 2000))
+			Expect(rep.Fault.Members).To(HaveLen(2), "a majority of 3 is updated")
+			Expect(rep.Fault.Detail).To(SatisfyAny(ContainSubstring("quorum kept"), ContainSubstring("quorum lost")))
+			Expect(rep.Panics).To(BeEmpty())
+			drilltest.ExpectRestoredFromSnapshot(rep, 3)
+		})
+	}
 })
