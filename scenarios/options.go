@@ -138,7 +138,7 @@ func (o Options) writesAfter() int {
 }
 
 // Validate reports options that cannot run sc, before anything is created.
-func Validate(sc Scenario, o Options) error {
+func Validate(ctx context.Context, sc Scenario, o Options) error {
 	if o.Members < 1 || o.Members > harness.MaxMembers {
 		return fmt.Errorf("--members %d: must be 1 to %d", o.Members, harness.MaxMembers)
 	}
@@ -166,7 +166,7 @@ func Validate(sc Scenario, o Options) error {
 			sc.Name, orEmbedded(o.Backend), strings.Join(missing, ", "), strings.Join(can, ", "))
 	}
 	if o.Backend == "container" {
-		if err := container.Available(context.Background()); err != nil {
+		if err := container.Available(ctx); err != nil {
 			return err
 		}
 	}

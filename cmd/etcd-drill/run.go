@@ -95,7 +95,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 	if err != nil {
 		return 2, badInput("%v", err)
 	}
-	if err := scenarios.Validate(sc, rf.opts); err != nil {
+	if err := scenarios.Validate(ctx, sc, rf.opts); err != nil {
 		return 2, badInput("%v", err)
 	}
 	if rf.reportPath != "" {
