@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -16,8 +19,17 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	dcontainer "github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+	tclog "github.com/testcontainers/testcontainers-go/log"
+
+	"github.com/etcd-drill/etcd-drill/harness/backend/container"
+	"github.com/etcd-drill/etcd-drill/harness/bins"
 )
 
 // The tests run the real binary, so exit codes, stdout and stderr are what a
@@ -35,6 +47,8 @@ var steps = []string{
 var binary string
 
 func TestMain(m *testing.M) {
+	// testcontainers prints the engine's details on its first connection.
+	tclog.SetDefault(tclog.NewNoopLogger())
 	dir, err := os.MkdirTemp("", "drill-cli-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "make build dir:", err)
@@ -800,8 +814,17 @@ func TestProcessBackend(t *testing.T) {
 // TestWrongPeerURLs: a peer URL without a scheme makes every other member
 // panic, and the one restarted panics again.
 func TestWrongPeerURLs(t *testing.T) {
-	const sc = "wrong-peer-urls/snapshot-restore"
-	m := runPassing(t, "", "run", sc, "--backend", "process", "--keys", "500")
+	m := runPassing(t, "", "run", wrongPeerScenario, "--backend", "process", "--keys", "500")
+	assertWrongPeerPanics(t, m)
+}
+
+const wrongPeerScenario = "wrong-peer-urls/snapshot-restore"
+
+// assertWrongPeerPanics checks the report m of a wrong-peer-urls drill: the
+// members the fault hit panicked with failed NewURLs, one of them twice.
+func assertWrongPeerPanics(t *testing.T, m map[string]any) {
+	t.Helper()
+	const sc = wrongPeerScenario
 	if got := str(t, m, "scenario"); got != sc {
 		t.Errorf("report scenario = %q, want %q", got, sc)
 	}
@@ -909,4 +932,242 @@ func TestRunbookFails(t *testing.T) {
 	if b, err := os.ReadFile(restoreLog); err != nil || !strings.Contains(string(b), "giving up") {
 		t.Errorf("%s does not hold the runbook's output (giving up): %q, %v", restoreLog, b, err)
 	}
+}
+
+// dockerClient is a client of the Docker engine, closed with t.
+func dockerClient(t *testing.T) client.APIClient {
+	t.Helper()
+	p, err := testcontainers.NewDockerProvider(testcontainers.WithLogger(tclog.NewNoopLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p.Client()
+}
+
+// labelled returns the containers (running or not) and networks that carry
+// label (key=value), by ID, with their labels.
+func labelled(t *testing.T, cli client.APIClient, label string) map[string]map[string]string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	f := make(client.Filters).Add("label", label)
+	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[string]string{}
+	for _, c := range cs.Items {
+		out[c.ID] = c.Labels
+	}
+	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range ns.Items {
+		out[n.ID] = n.Labels
+	}
+	return out
+}
+
+// harnessGone says whether the harness that labelled something no longer
+// runs, as cleanup judges it: what it left is cleanup's to remove.
+func harnessGone(labels map[string]string) bool {
+	pid, err := strconv.Atoi(labels[container.LabelPID])
+	return err != nil || pid <= 0 || syscall.Kill(pid, 0) == syscall.ESRCH
+}
+
+// deadPid is the process id of a process that has ended.
+func deadPid(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd.Process.Pid
+}
+
+func randomName(prefix string) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// TestCleanup: `etcd-drill cleanup` removes the containers and networks
+// labelled etcd-drill that a killed run left, says what it removed, and
+// leaves alone what a running harness uses.
+func TestCleanup(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	checkNothing := func(t *testing.T, r result) {
+		t.Helper()
+		if r.code != 0 || !strings.Contains(r.stdout, "nothing to clean up") {
+			t.Fatalf("cleanup where no Docker engine answers: want exit 0 and \"nothing to clean up\"\n%v", r)
+		}
+	}
+	if err := container.Available(ctx); err != nil {
+		checkNothing(t, runCLI(t, t.TempDir(), "cleanup"))
+		t.Skipf("no Docker engine answers (%v): only checked that cleanup says there is nothing to clean up", err)
+	}
+	t.Run("no engine answers", func(t *testing.T) {
+		r := runWithoutDocker(t, "cleanup")
+		checkNothing(t, r)
+		t.Logf("without Docker: %s", strings.TrimSpace(r.stdout))
+	})
+	cli := dockerClient(t)
+	label := container.LabelDrill + "=true"
+	// What a killed run left, others' included, is cleanup's to remove:
+	// this test could not count its own.
+	abandonedOthers := func(mine ...string) {
+		t.Helper()
+		var others []string
+		for id, l := range labelled(t, cli, label) {
+			if !slices.Contains(mine, id) && harnessGone(l) {
+				others = append(others, id)
+			}
+		}
+		if len(others) > 0 {
+			t.Skipf("%d containers or networks labelled %s that a killed run left are there (`etcd-drill cleanup` removes them): this test could not count its own", len(others), label)
+		}
+	}
+	abandonedOthers()
+	b, err := bins.Find("")
+	if err != nil {
+		t.Fatalf("the container is made from the etcd image, built from bin/ (`make bins`): %v", err)
+	}
+	version, err := b.Version()
+	if err != nil {
+		t.Fatal(err)
+	}
+	image, err := container.EnsureImage(ctx, b, version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What a killed run leaves: a running member's container and the
+	// drill's network, labelled with a harness that is gone.
+	killed := map[string]string{container.LabelDrill: "true", container.LabelPID: strconv.Itoa(deadPid(t))}
+	cr, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Name:   randomName("etcd-drill-cleanup-test-"),
+		Config: &dcontainer.Config{Image: image, Labels: killed},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cli.ContainerRemove(context.Background(), cr.ID, client.ContainerRemoveOptions{Force: true})
+	})
+	if _, err := cli.ContainerStart(ctx, cr.ID, client.ContainerStartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	nr, err := cli.NetworkCreate(ctx, randomName("etcd-drill-cleanup-test-"), client.NetworkCreateOptions{Driver: "bridge", Labels: killed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.NetworkRemove(context.Background(), nr.ID, client.NetworkRemoveOptions{}) })
+	// What a running harness (this test) uses.
+	inUse := map[string]string{container.LabelDrill: "true", container.LabelPID: strconv.Itoa(os.Getpid())}
+	live, err := cli.NetworkCreate(ctx, randomName("etcd-drill-cleanup-test-"), client.NetworkCreateOptions{Driver: "bridge", Labels: inUse})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.NetworkRemove(context.Background(), live.ID, client.NetworkRemoveOptions{}) })
+
+	abandonedOthers(cr.ID, nr.ID)
+	r := runCLI(t, t.TempDir(), "cleanup")
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("want exit 0 and nothing on stderr\n%v", r)
+	}
+	if !strings.Contains(r.stdout, "removed 1 containers, 1 networks") {
+		t.Errorf("stdout does not say it removed 1 container and 1 network\n%v", r)
+	}
+	if !strings.Contains(r.stdout, "in use by etcd-drill runs still going") {
+		t.Errorf("stdout does not say it left what running drills use\n%v", r)
+	}
+	left := labelled(t, cli, label)
+	for _, id := range []string{cr.ID, nr.ID} {
+		if _, ok := left[id]; ok {
+			t.Errorf("after cleanup, %s (of a killed run) is still there", id[:12])
+		}
+	}
+	if _, ok := left[live.ID]; !ok {
+		t.Errorf("cleanup removed the network of a running harness")
+	}
+	for id, l := range left {
+		if harnessGone(l) {
+			t.Errorf("after cleanup, %s labelled %s of a harness that is gone is still there: %v", id[:12], label, l)
+		}
+	}
+}
+
+// TestContainerDrill runs drills on the container backend: they pass and
+// leave no container or network of their run behind.
+func TestContainerDrill(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := container.Available(ctx); err != nil {
+		t.Skipf("container drills skipped: no Docker engine answers: %v", err)
+	}
+	cli := dockerClient(t)
+	noLeftovers := func(t *testing.T, m map[string]any) {
+		t.Helper()
+		run := str(t, m, "run_id")
+		if run == "" {
+			t.Fatal("report run_id is empty: cannot tell the drill's containers")
+		}
+		if left := labelled(t, cli, container.LabelRun+"="+run); len(left) > 0 {
+			t.Errorf("run %s left containers or networks %v", run, slices.Collect(maps.Keys(left)))
+		}
+	}
+	t.Run(scenario, func(t *testing.T) {
+		m := runPassing(t, "", "run", scenario, "--backend", "container", "--keys", "500")
+		if got := str(t, m, "backend"); got != "container" {
+			t.Errorf("report backend = %q, want container", got)
+		}
+		if !boolean(t, m, "fault.quorum_lost") {
+			t.Errorf("report fault.quorum_lost is false")
+		}
+		noLeftovers(t, m)
+	})
+	t.Run(wrongPeerScenario, func(t *testing.T) {
+		m := runPassing(t, "", "run", wrongPeerScenario, "--backend", "container", "--keys", "500")
+		if got := str(t, m, "backend"); got != "container" {
+			t.Errorf("report backend = %q, want container", got)
+		}
+		assertWrongPeerPanics(t, m)
+		noLeftovers(t, m)
+	})
+}
+
+// runWithoutDocker runs etcd-drill with args where no Docker engine
+// answers: in a mount namespace with a tmpfs over /run (where the socket
+// is), HOME an empty directory (no testcontainers properties, no Docker
+// contexts) and DOCKER_HOST a socket that does not exist. It skips t where
+// no mount namespace can be made (unshare -m needs root).
+func runWithoutDocker(t *testing.T, args ...string) result {
+	t.Helper()
+	if err := exec.Command("unshare", "-m", "true").Run(); err != nil {
+		t.Skipf("cannot hide the Docker engine: no mount namespace (unshare -m: %v)", err)
+	}
+	home := t.TempDir()
+	var environ []string
+	for _, kv := range env(t.TempDir()) {
+		k, _, _ := strings.Cut(kv, "=")
+		if k != "HOME" && k != "XDG_RUNTIME_DIR" && !strings.HasPrefix(k, "DOCKER_") && !strings.HasPrefix(k, "TESTCONTAINERS_") {
+			environ = append(environ, kv)
+		}
+	}
+	environ = append(environ, "HOME="+home, "DOCKER_HOST=unix:///run/etcd-drill-no-docker.sock")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const hide = `mount -t tmpfs tmpfs /run && { [ -L /var/run ] || mount -t tmpfs tmpfs /var/run; } && exec "$@"`
+	cmd := exec.CommandContext(ctx, "unshare", append([]string{"-m", "sh", "-c", hide, "sh", binary}, args...)...)
+	cmd.Env = environ
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("etcd-drill %s without Docker: %v", strings.Join(args, " "), err)
+	}
+	return result{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
 }

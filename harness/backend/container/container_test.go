@@ -8,10 +8,9 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -31,19 +30,23 @@ import (
 	"github.com/etcd-drill/etcd-drill/harness/ports"
 )
 
+func TestMain(m *testing.M) {
+	// testcontainers prints the engine's details on its first connection.
+	tclog.SetDefault(tclog.NewNoopLogger())
+	os.Exit(m.Run())
+}
+
 var fast = backend.Timing{Heartbeat: 25 * time.Millisecond, Election: 250 * time.Millisecond}
 
 // The image is built (or found) once for the whole package.
 var img struct {
-	once           sync.Once
-	name, version  string
-	err            error
-	availableError error
+	once          sync.Once
+	name, version string
+	err           error
 }
 
 // requireDocker skips tb, saying so plainly, when no Docker engine answers;
-// otherwise it takes the shared Docker test lock (see lockDocker) and
-// returns the etcd image built from bin/ and its etcd version.
+// otherwise it returns the etcd image built from bin/ and its etcd version.
 func requireDocker(tb testing.TB) (image, version string) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -51,7 +54,6 @@ func requireDocker(tb testing.TB) (image, version string) {
 	if err := container.Available(ctx); err != nil {
 		tb.Skipf("container backend tests skipped: no Docker engine answers: %v", err)
 	}
-	lockDocker(tb, syscall.LOCK_SH)
 	img.once.Do(func() {
 		b, err := bins.Find("")
 		if err != nil {
@@ -69,27 +71,6 @@ func requireDocker(tb testing.TB) (image, version string) {
 		tb.Fatal(img.err)
 	}
 	return img.name, img.version
-}
-
-// lockDocker takes a lock on a file in the temp dir, shared (LOCK_SH) or
-// exclusive (LOCK_EX), until tb ends. cmd/etcd-drill's TestCleanup removes
-// everything labelled etcd-drill and takes it exclusively, so it never runs
-// while a test of this package has containers (go test runs packages in
-// parallel).
-func lockDocker(tb testing.TB, how int) {
-	tb.Helper()
-	f, err := os.OpenFile(filepath.Join(os.TempDir(), "etcd-drill-docker-tests.lock"), os.O_CREATE|os.O_RDWR, 0o666)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := syscall.Flock(int(f.Fd()), how); err != nil {
-		f.Close()
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	})
 }
 
 // newRun returns a run id no other test uses.
@@ -676,12 +657,28 @@ func TestCleanupKilledRun(t *testing.T) {
 	}
 	// Another run's network is not this run's to remove.
 	_, otherRun, _ := newBackend(t)
+	// Everything carries the harness's process id: a cleanup of all runs
+	// leaves alone what a live harness uses.
+	pidFilter := make(client.Filters).Add("label", container.LabelRun+"="+run).Add("label", container.LabelPID+"="+strconv.Itoa(os.Getpid()))
+	cs, err := dcli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: pidFilter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := dcli.NetworkList(ctx, client.NetworkListOptions{Filters: pidFilter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs.Items) != 1 || len(ns.Items) != 1 {
+		t.Errorf("%d containers and %d networks of run %s carry %s=%d (this process), want 1 and 1", len(cs.Items), len(ns.Items), run, container.LabelPID, os.Getpid())
+	}
+	// With the run named, Cleanup removes its things though their harness
+	// (this process) still runs, as for a run it knows was killed.
 	r, err := container.Cleanup(ctx, run)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Containers != 1 || r.Networks != 1 {
-		t.Errorf("Cleanup(%s) removed %+v, want 1 container and 1 network", run, r)
+	if r.Containers != 1 || r.Networks != 1 || r.Volumes != 0 || r.InUse != 0 {
+		t.Errorf("Cleanup(%s) = %+v, want 1 container and 1 network removed, none left in use", run, r)
 	}
 	assertNoLeftovers(t, dcli, run)
 	if _, ns, err := labelled(ctx, dcli, otherRun); err != nil || len(ns) != 1 {
