@@ -95,7 +95,7 @@ func NewDrill(base string, be backend.Backend, size int) (*Drill, error) {
 		Ports:   ports.New(),
 		Backend: be,
 		Size:    size,
-		Token:   "etcd-drill-" + filepath.Base(dir),
+		Token:   filepath.Base(dir),
 	}, nil
 }
 

@@ -178,6 +178,7 @@ func Catalogue() []Scenario {
 			MinMembers: 2,
 		},
 	}
+	all = append(all, hazardScenarios()...)
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	return all
 }
