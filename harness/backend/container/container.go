@@ -175,41 +175,14 @@ func (b *Backend) containerName(member string) string {
 	return "etcd-drill-" + b.run + "-" + member
 }
 
-// Args are etcd's flags inside the container.
+// Args are etcd's flags inside the container: it listens on every
+// interface of the container and keeps its data in the bind mount.
 func Args(s backend.MemberSpec) []string {
-	a := []string{
-		"--name", s.Name,
-		"--data-dir", dataDir,
-		"--listen-client-urls", "http://0.0.0.0:" + clientPort,
-		"--advertise-client-urls", s.ClientURL,
-		"--listen-peer-urls", "http://0.0.0.0:" + peerPort,
-		"--initial-advertise-peer-urls", s.PeerURL,
-		"--initial-cluster", s.InitialCluster,
-		"--initial-cluster-token", s.Token,
-		"--initial-cluster-state", string(orNew(s.State)),
-		"--logger", "zap",
-		"--log-outputs", "stderr",
-	}
-	if s.Timing.Heartbeat > 0 {
-		a = append(a, "--heartbeat-interval", strconv.FormatInt(s.Timing.Heartbeat.Milliseconds(), 10))
-	}
-	if s.Timing.Election > 0 {
-		a = append(a, "--election-timeout", strconv.FormatInt(s.Timing.Election.Milliseconds(), 10))
-	}
-	if s.ForceNewCluster {
-		a = append(a, "--force-new-cluster")
-	}
-	if s.NoFsync {
-		a = append(a, "--unsafe-no-fsync")
-	}
-	return a
-}
-
-func orNew(s backend.ClusterState) backend.ClusterState {
-	if s == "" {
-		return backend.StateNew
-	}
-	return s
+	return backend.Flags(s, backend.Listen{
+		DataDir:   dataDir,
+		ClientURL: "http://0.0.0.0:" + clientPort,
+		PeerURL:   "http://0.0.0.0:" + peerPort,
+	})
 }
 
 // Start runs a member's container and returns once its peer server answers

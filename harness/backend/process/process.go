@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -96,41 +95,9 @@ func (b *Backend) Start(ctx context.Context, spec backend.MemberSpec) (backend.M
 	return m, nil
 }
 
-// Args are the etcd flags of a member.
+// Args are the etcd flags of a member: it listens where it advertises.
 func Args(s backend.MemberSpec) []string {
-	a := []string{
-		"--name", s.Name,
-		"--data-dir", s.DataDir,
-		"--listen-client-urls", s.ClientURL,
-		"--advertise-client-urls", s.ClientURL,
-		"--listen-peer-urls", s.ListenPeer(),
-		"--initial-advertise-peer-urls", s.PeerURL,
-		"--initial-cluster", s.InitialCluster,
-		"--initial-cluster-token", s.Token,
-		"--initial-cluster-state", string(orNew(s.State)),
-		"--logger", "zap",
-		"--log-outputs", "stderr",
-	}
-	if s.Timing.Heartbeat > 0 {
-		a = append(a, "--heartbeat-interval", strconv.FormatInt(s.Timing.Heartbeat.Milliseconds(), 10))
-	}
-	if s.Timing.Election > 0 {
-		a = append(a, "--election-timeout", strconv.FormatInt(s.Timing.Election.Milliseconds(), 10))
-	}
-	if s.ForceNewCluster {
-		a = append(a, "--force-new-cluster")
-	}
-	if s.NoFsync {
-		a = append(a, "--unsafe-no-fsync")
-	}
-	return a
-}
-
-func orNew(s backend.ClusterState) backend.ClusterState {
-	if s == "" {
-		return backend.StateNew
-	}
-	return s
+	return backend.Flags(s, backend.Listen{DataDir: s.DataDir, ClientURL: s.ClientURL, PeerURL: s.ListenPeer()})
 }
 
 // Close kills every member still running and ends the spawner.
