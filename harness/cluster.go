@@ -211,25 +211,33 @@ func (c *Cluster) Restart(ctx context.Context, name string) (backend.Member, err
 // reconfigTimeout bounds the retries of a membership change etcd finds unsafe.
 const reconfigTimeout = 30 * time.Second
 
-// retryUnhealthy runs a membership change until etcd takes it. etcd refuses
-// one that a member not yet connected for 5 s would make unsafe (its strict
-// reconfiguration check answers "unhealthy cluster"), as an operator finds
-// and retries.
-func retryUnhealthy(ctx context.Context, change func(ctx context.Context) error) error {
+// retryWhile runs change until it succeeds, fails with an error retryable
+// does not accept, or reconfigTimeout passes; each try is bounded by 5 s.
+func retryWhile(ctx context.Context, retryable func(error) bool, change func(ctx context.Context) error) error {
 	deadline := time.Now().Add(reconfigTimeout)
 	for {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err := change(cctx)
 		cancel()
-		if err == nil || !errors.Is(err, rpctypes.ErrUnhealthy) || time.Now().After(deadline) {
+		if err == nil || !retryable(err) || time.Now().After(deadline) {
 			return err
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+			return fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// unhealthy: etcd refuses a membership change that a member not yet
+// connected for 5 s would make unsafe (its strict reconfiguration check
+// answers "unhealthy cluster"), as an operator finds and retries.
+func unhealthy(err error) bool { return errors.Is(err, rpctypes.ErrUnhealthy) }
+
+// retryUnhealthy runs a membership change until etcd takes it.
+func retryUnhealthy(ctx context.Context, change func(ctx context.Context) error) error {
+	return retryWhile(ctx, unhealthy, change)
 }
 
 // Join adds a member with an empty data dir to the running cluster, as etcd's
@@ -250,6 +258,63 @@ func (c *Cluster) Join(ctx context.Context, spec backend.MemberSpec) (backend.Me
 	if err != nil {
 		return nil, fmt.Errorf("member add %s: %w", spec.Name, err)
 	}
+	m, err := c.startAdded(ctx, spec, resp)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.waitMemberHealthy(ctx, m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// JoinAsLearner adds a member as a learner (MemberAddAsLearner), starts it
+// with an empty data dir and promotes it once it has caught up. A learner
+// does not count for quorum, so a one-member cluster keeps its leader while
+// the new member starts (after a plain MemberAdd, on etcd 3.7.3, the lone
+// leader steps down and the new member's first read waits out 5 s). etcd
+// allows one learner at a time.
+func (c *Cluster) JoinAsLearner(ctx context.Context, spec backend.MemberSpec) (backend.Member, error) {
+	cli, err := c.Client()
+	if err != nil {
+		return nil, err
+	}
+	var resp *clientv3.MemberAddResponse
+	err = retryWhile(ctx, func(error) bool { return true }, func(ctx context.Context) error {
+		var err error
+		resp, err = cli.MemberAddAsLearner(ctx, []string{spec.PeerURL})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("member add %s as learner: %w", spec.Name, err)
+	}
+	m, err := c.startAdded(ctx, spec, resp)
+	if err != nil {
+		return nil, err
+	}
+	err = retryWhile(ctx, func(error) bool {
+		select {
+		case <-m.Exited():
+			return false
+		default:
+			return true
+		}
+	}, func(ctx context.Context) error {
+		_, err := cli.MemberPromote(ctx, resp.Member.ID)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("promote learner %s: %w", spec.Name, err)
+	}
+	if err := c.waitMemberHealthy(ctx, m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// startAdded starts the member MemberAdd just added, with the cluster as
+// MemberAdd left it as its --initial-cluster.
+func (c *Cluster) startAdded(ctx context.Context, spec backend.MemberSpec, resp *clientv3.MemberAddResponse) (backend.Member, error) {
 	var ic []string
 	for _, m := range resp.Members {
 		name := m.Name
@@ -265,11 +330,7 @@ func (c *Cluster) Join(ctx context.Context, spec backend.MemberSpec) (backend.Me
 	if err := c.Add(ctx, spec); err != nil {
 		return nil, err
 	}
-	m := c.Member(spec.Name)
-	if err := c.waitMemberHealthy(ctx, m); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return c.Member(spec.Name), nil
 }
 
 // Remove removes the member called name from the cluster's membership

@@ -57,7 +57,7 @@ func (ForceNewCluster) Recover(ctx context.Context, d *harness.Drill) (*harness.
 	}
 	d.ExpectAt = resp.Header.Revision
 	d.Baseline = fmt.Sprintf("survivor %s at revision %d (it reported %d before the restart)", survivor.Name(), d.ExpectAt, rev)
-	if err := grow(ctx, d, c, GrownPrefix, 1, d.Size-1); err != nil {
+	if err := grow(ctx, d, c, GrownPrefix, 1, d.Size-1, false); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -97,8 +97,9 @@ func mostUpToDate(ctx context.Context, c *harness.Cluster) (backend.Member, int6
 }
 
 // grow adds count members with empty data dirs to c, one at a time, named
-// prefix<first>...
-func grow(ctx context.Context, d *harness.Drill, c *harness.Cluster, prefix string, first, count int) error {
+// prefix<first>..., as voters (MemberAdd) or as learners promoted once in
+// sync.
+func grow(ctx context.Context, d *harness.Drill, c *harness.Cluster, prefix string, first, count int, learners bool) error {
 	if count <= 0 {
 		return nil
 	}
@@ -106,8 +107,12 @@ func grow(ctx context.Context, d *harness.Drill, c *harness.Cluster, prefix stri
 	if err != nil {
 		return err
 	}
+	join := c.Join
+	if learners {
+		join = c.JoinAsLearner
+	}
 	for _, s := range specs {
-		if _, err := c.Join(ctx, s); err != nil {
+		if _, err := join(ctx, s); err != nil {
 			return fmt.Errorf("add member %s: %w", s.Name, err)
 		}
 	}

@@ -33,7 +33,7 @@ func (RestoreSeedAndGrow) Recover(ctx context.Context, d *harness.Drill) (*harne
 	if err != nil {
 		return nil, fmt.Errorf("start the seed: %w", err)
 	}
-	if err := grow(ctx, d, c, RestoredPrefix, 2, d.Size-1); err != nil {
+	if err := grow(ctx, d, c, RestoredPrefix, 2, d.Size-1, false); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/api/v3/etcdserverpb"
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/storage/wal"
 	"go.etcd.io/etcd/server/v3/storage/wal/walpb"
 	"go.etcd.io/raft/v3/raftpb"
@@ -433,7 +432,7 @@ func (r ForceNewWhileAlive) Recover(ctx context.Context, d *harness.Drill) (*har
 	if err := c.Remove(ctx, name); err != nil {
 		return nil, err
 	}
-	if err := growLearners(ctx, d, c, ReplacementPrefix, 1, 1); err != nil {
+	if err := grow(ctx, d, c, ReplacementPrefix, 1, 1, true); err != nil {
 		return nil, err
 	}
 	d.ExpectAt, d.Baseline = harness.AllWrites, "every acknowledged write (the old majority's data dirs, the forced member replaced)"
@@ -556,126 +555,6 @@ func complaint(path string, offset int64) string {
 		}
 		if rerr != nil {
 			return best
-		}
-	}
-}
-
-// learnerTimeout bounds each step of adding a learner: the add (which
-// etcd refuses while the leader has not been connected to a quorum for 5 s),
-// its start, and its promotion once in sync.
-const learnerTimeout = 30 * time.Second
-
-// growLearners adds count members with empty data dirs to c, one after the
-// other, named prefix<first>...: each is added as a learner, started, and
-// promoted once in sync. A learner does not count for quorum, so a
-// one-member cluster keeps its leader while the new member starts;
-// harness.Cluster.Join adds a voter at once, after which, on etcd 3.7.3, the
-// lone leader steps down and the new member's start-up read waits out its
-// 5 s timeout. (Adds to a cluster of more voters still wait until the leader
-// has been connected to a quorum for 5 s, and etcd allows one learner at a
-// time.)
-func growLearners(ctx context.Context, d *harness.Drill, c *harness.Cluster, prefix string, first, count int) error {
-	if count <= 0 {
-		return nil
-	}
-	specs, err := d.LayoutFrom(prefix, first, "grown", c.Token, count)
-	if err != nil {
-		return err
-	}
-	cli, err := c.Client()
-	if err != nil {
-		return err
-	}
-	for _, s := range specs {
-		id, err := addLearner(ctx, c, cli, s)
-		if err != nil {
-			return fmt.Errorf("add learner %s: %w", s.Name, err)
-		}
-		err = retry(ctx, learnerTimeout, func(ctx context.Context) error {
-			_, err := cli.MemberPromote(ctx, id)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("promote learner %s: %w", s.Name, err)
-		}
-	}
-	return c.WaitHealthy(ctx)
-}
-
-// addLearner adds spec's member to c as a learner, starts it with an empty
-// data dir, and returns its ID once it has published its name.
-func addLearner(ctx context.Context, c *harness.Cluster, cli *clientv3.Client, spec backend.MemberSpec) (uint64, error) {
-	var resp *clientv3.MemberAddResponse
-	err := retry(ctx, learnerTimeout, func(ctx context.Context) error {
-		var err error
-		resp, err = cli.MemberAddAsLearner(ctx, []string{spec.PeerURL})
-		return err
-	})
-	if err != nil {
-		return 0, err
-	}
-	id := resp.Member.ID
-	var ic []string
-	for _, m := range resp.Members {
-		name := m.Name
-		if m.ID == id {
-			name = spec.Name
-		}
-		for _, u := range m.PeerURLs {
-			ic = append(ic, name+"="+u)
-		}
-	}
-	spec.InitialCluster = strings.Join(ic, ",")
-	spec.State = backend.StateExisting
-	if err := c.Add(ctx, spec); err != nil {
-		return 0, err
-	}
-	// The next member's --initial-cluster needs this one's name.
-	m := c.Member(spec.Name)
-	err = retry(ctx, learnerTimeout, func(ctx context.Context) error {
-		select {
-		case <-m.Exited():
-			return backoffStop{fmt.Errorf("learner %s exited: %v", spec.Name, m.ExitStatus().Err)}
-		default:
-		}
-		l, err := cli.MemberList(ctx)
-		if err != nil {
-			return err
-		}
-		for _, mm := range l.Members {
-			if mm.ID == id && mm.Name != "" {
-				return nil
-			}
-		}
-		return errors.New("not yet published")
-	})
-	return id, err
-}
-
-// backoffStop ends a retry at once.
-type backoffStop struct{ error }
-
-// retry calls f, each call bounded by 5 s, every 50 ms until it succeeds,
-// returns a backoffStop, or timeout ends.
-func retry(ctx context.Context, timeout time.Duration, f func(ctx context.Context) error) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := f(actx)
-		cancel()
-		var stop backoffStop
-		switch {
-		case err == nil:
-			return nil
-		case errors.As(err, &stop):
-			return stop.error
-		case time.Now().After(deadline):
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
-		case <-time.After(50 * time.Millisecond):
 		}
 	}
 }

@@ -32,7 +32,7 @@ func (MemberReplace) Recover(ctx context.Context, d *harness.Drill) (*harness.Cl
 			return nil, err
 		}
 	}
-	if err := grow(ctx, d, c, ReplacementPrefix, 1, len(lost)); err != nil {
+	if err := grow(ctx, d, c, ReplacementPrefix, 1, len(lost), false); err != nil {
 		return nil, err
 	}
 	d.ExpectAt, d.Baseline = harness.AllWrites, "every acknowledged write"
