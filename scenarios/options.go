@@ -170,11 +170,6 @@ func Validate(ctx context.Context, sc Scenario, o Options) error {
 			return err
 		}
 	}
-	if o.Backend == "process" || o.Recovery == "runbook" || (o.Backend == "container" && o.Image == "") {
-		if _, err := bins.Find(o.BinDir); err != nil {
-			return err
-		}
-	}
 	switch o.Recovery {
 	case "", sc.Recovery.Name():
 		if o.Runbook != "" {
@@ -192,6 +187,16 @@ func Validate(ctx context.Context, sc Scenario, o Options) error {
 		}
 	default:
 		return fmt.Errorf("--recovery %s: want runbook or the scenario's own (%s)", o.Recovery, sc.Recovery.Name())
+	}
+	if o.Backend == "process" || o.Recovery == "runbook" || (o.Backend == "container" && o.Image == "") {
+		b, err := bins.Find(o.BinDir)
+		if err != nil {
+			return err
+		}
+		// Binaries that are not etcd fail here, not minutes into a drill.
+		if _, err := b.Version(); err != nil {
+			return err
+		}
 	}
 	if err := validTiming(o.Timing); err != nil {
 		return err
