@@ -132,6 +132,15 @@ func Start(ctx context.Context, be backend.Backend, specs []backend.MemberSpec) 
 	if err := c.WaitHealthy(ctx); err != nil {
 		return fail(err)
 	}
+	// WaitHealthy looks at live members only: one that died starting
+	// (a backend returns such a member, for crash loops) fails the start.
+	for _, m := range c.Members() {
+		select {
+		case <-m.Exited():
+			return fail(fmt.Errorf("member %s exited while the cluster started: %+v", m.Name(), m.ExitStatus()))
+		default:
+		}
+	}
 	return c, nil
 }
 

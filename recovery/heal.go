@@ -46,6 +46,10 @@ func (h Heal) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, 
 		if wctx.Err() != nil {
 			return nil, fmt.Errorf("no write taken %s after the heal: %w", time.Since(healed).Round(time.Millisecond), err)
 		}
+		select { // a write refused at once (no leader yet) is not retried in a spin
+		case <-wctx.Done():
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 	after := time.Since(healed)
 	d.Report.Note(fmt.Sprintf("the cluster took a write %s after the heal", after.Round(time.Millisecond)))

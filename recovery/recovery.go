@@ -25,3 +25,12 @@ type Recovery interface {
 type Backuper interface {
 	Backup(ctx context.Context, d *harness.Drill, from backend.Member) (harness.Snapshot, error)
 }
+
+// RunbookMayReplace says whether an operator's runbook may stand in for r:
+// only for a plain restore from a snapshot. Where the recovery itself is the
+// assertion (a damaged backup refused, a hazard looked for, a copied db
+// refused without --skip-hash-check), a runbook would drop it.
+func RunbookMayReplace(r Recovery) bool {
+	_, ok := r.(SnapshotRestore)
+	return ok
+}

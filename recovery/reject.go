@@ -2,7 +2,6 @@ package recovery
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -15,9 +14,10 @@ import (
 const ErrHashMismatch = "expected sha256"
 
 // RefuseDamaged is the restore of a damaged snapshot, which must be refused:
-// etcdutl checks the integrity hash and fails, and no data dir may be left
-// that an operator could start by mistake. It returns no cluster, and sets
-// the drill's Rejected to the refusal.
+// etcdutl checks the integrity hash and fails. etcdutl leaves the data dir it
+// began (with the db copied in): the recovery says so in a note and removes
+// it, so that no operator starts it by mistake. It returns no cluster, and
+// sets the drill's Rejected to the refusal.
 type RefuseDamaged struct{}
 
 func (RefuseDamaged) Name() string { return "snapshot-restore (must refuse)" }
@@ -29,18 +29,36 @@ func (RefuseDamaged) Recover(ctx context.Context, d *harness.Drill) (*harness.Cl
 	if err != nil {
 		return nil, err
 	}
-	err = RestoreAll(d, specs, false, 0)
-	if err == nil {
-		return nil, errors.New("the damaged snapshot was restored: its integrity check did not catch the damage")
+	// etcdutl itself, not RestoreAll (which removes what a failed restore
+	// made): whether etcdutl leaves a data dir is what is drilled here.
+	lg, closeLog, err := d.Logger("restore")
+	if err != nil {
+		return nil, err
 	}
-	if !strings.Contains(err.Error(), ErrHashMismatch) {
-		return nil, fmt.Errorf("the restore failed, but not on the integrity check: %w", err)
+	defer closeLog()
+	var errs []error
+	for _, s := range specs {
+		t := restoreTarget{Name: s.Name, DataDir: s.DataDir, PeerURL: s.PeerURL, InitialCluster: s.InitialCluster, Token: s.Token}
+		errs = append(errs, restoreMember(lg, d.Snapshot.Path, t, false, 0))
 	}
+	var left []string
 	for _, s := range specs {
 		if _, serr := os.Stat(s.DataDir); serr == nil {
-			return nil, fmt.Errorf("the refused restore left data dir %s behind", s.DataDir)
+			left = append(left, s.DataDir)
+			os.RemoveAll(s.DataDir)
 		}
 	}
-	d.Rejected = err
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			return nil, fmt.Errorf("the damaged snapshot was restored for %s: its integrity check did not catch the damage", specs[i].Name)
+		case !strings.Contains(err.Error(), ErrHashMismatch):
+			return nil, fmt.Errorf("the restore of %s failed, but not on the integrity check: %w", specs[i].Name, err)
+		}
+	}
+	if len(left) > 0 {
+		d.Report.Note(fmt.Sprintf("etcdutl refused the damaged snapshot but left %d half-made data dirs (%s); removed", len(left), strings.Join(left, ", ")))
+	}
+	d.Rejected = errs[0]
 	return nil, nil
 }

@@ -182,8 +182,8 @@ func Validate(ctx context.Context, sc Scenario, o Options) error {
 		if err := recovery.CheckRunbook(o.Runbook); err != nil {
 			return err
 		}
-		if !sc.Recovery.NeedsSnapshot() {
-			return fmt.Errorf("scenario %s recovers without a snapshot; a runbook recovers from one", sc.Name)
+		if !recovery.RunbookMayReplace(sc.Recovery) {
+			return fmt.Errorf("scenario %s: its recovery (%s) is what it asserts, a runbook cannot replace it; runbooks replace snapshot-restore", sc.Name, sc.Recovery.Name())
 		}
 	default:
 		return fmt.Errorf("--recovery %s: want runbook or the scenario's own (%s)", o.Recovery, sc.Recovery.Name())

@@ -38,7 +38,9 @@ func Run(ctx context.Context, sc Scenario, o Options) (*report.Report, error) {
 	run := runID()
 	be, err := NewBackend(ctx, o, run)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
+		// Input was valid (Validate said so): the machine failed (an image
+		// build, a network), not the user.
+		return nil, fmt.Errorf("set up the %s backend: %w", orEmbedded(o.Backend), err)
 	}
 	rep := report.New(sc.Name, be.Name(), o.Members, o.Seed)
 	rep.RunID = run

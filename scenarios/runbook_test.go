@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,5 +118,24 @@ func checkKeptLogs(t *testing.T, rep *report.Report) {
 	}
 	if _, err := os.Stat(filepath.Join(rep.RunDir, "report.json")); err != nil {
 		t.Fatalf("kept run directory has no report.json: %v", err)
+	}
+}
+
+// A runbook stands in for a plain restore only: where the recovery is what
+// a scenario asserts, it is refused up front.
+func TestRunbookCannotReplaceAnAssertingRecovery(t *testing.T) {
+	for _, name := range []string{"corrupt-snapshot/rejected", "copied-db/skip-hash-check", "hazard/old-member-rejoins", "quorum-loss/force-new-cluster"} {
+		sc, err := Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := runbookOptions(t, "../recovery/runbooks/recovery-guide.sh")
+		rep, err := Run(context.Background(), sc, o)
+		if rep != nil || !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), "a runbook cannot replace it") {
+			t.Fatalf("%s with a runbook: report %v, error %v; want bad input", name, rep, err)
+		}
+		if entries, _ := os.ReadDir(o.BaseDir); len(entries) != 0 {
+			t.Fatalf("%s: bad input left %s behind", name, entries[0].Name())
+		}
 	}
 }

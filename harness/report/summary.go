@@ -38,6 +38,8 @@ func (r *Report) WriteSummary(w io.Writer, withSteps bool) {
 			k.Acknowledged, k.Expected, k.Restored, k.Lost, k.Resurrected, k.Indeterminate)
 		fmt.Fprintf(w, "recovery: RTO %.3fs (%.3fs of it the procedure), RPO %d acknowledged writes not kept (checked against %s)\n",
 			r.RTOSeconds, r.RecoverySeconds, r.RPO.AcknowledgedNotKept, r.RPO.Baseline)
+	} else if len(r.Failures) == 0 {
+		fmt.Fprintf(w, "keys:     not verified: no recovered cluster, as the scenario expects (%d writes acknowledged)\n", k.Acknowledged)
 	} else {
 		fmt.Fprintf(w, "keys:     not verified (%d writes acknowledged, %d failed before the drill stopped)\n", k.Acknowledged, k.Failed)
 	}

@@ -219,9 +219,8 @@ func (b *Backend) Start(ctx context.Context, spec backend.MemberSpec) (backend.M
 	}
 	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true, Logger: tclog.NewNoopLogger()})
 	if err != nil {
-		if c != nil {
-			b.remove(context.WithoutCancel(ctx), name)
-		}
+		// Interrupted half-way, the container may exist with no handle to it.
+		b.remove(context.WithoutCancel(ctx), name)
 		return nil, fmt.Errorf("start container of %s: %w", spec.Name, err)
 	}
 	m := &member{b: b, spec: spec, c: c.(*testcontainers.DockerContainer), exited: make(chan struct{}), logsDone: make(chan struct{})}
@@ -229,12 +228,13 @@ func (b *Backend) Start(ctx context.Context, spec backend.MemberSpec) (backend.M
 		b.remove(context.WithoutCancel(ctx), name)
 		return nil, fmt.Errorf("ports of %s: %w", spec.Name, err)
 	}
+	if err := m.followLogs(ctx); err != nil {
+		b.remove(context.WithoutCancel(ctx), name)
+		return nil, err
+	}
 	b.mu.Lock()
 	b.members = append(b.members, m)
 	b.mu.Unlock()
-	if err := m.followLogs(ctx); err != nil {
-		return nil, err
-	}
 	go m.wait()
 	if err := m.waitPeerServing(ctx); err != nil {
 		m.Kill()
