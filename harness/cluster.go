@@ -268,13 +268,24 @@ func (c *Cluster) Join(ctx context.Context, spec backend.MemberSpec) (backend.Me
 		return nil, fmt.Errorf("member add %s: %w", spec.Name, err)
 	}
 	m, err := c.startAdded(ctx, spec, resp)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		err = c.waitMemberHealthy(ctx, m)
 	}
-	if err := c.waitMemberHealthy(ctx, m); err != nil {
-		return nil, err
+	if err != nil {
+		return nil, c.rollbackAdd(ctx, cli, resp.Member.ID, err)
 	}
 	return m, nil
+}
+
+// rollbackAdd takes back a MemberAdd whose member never joined, so that the
+// cluster does not wait for it (a one-member seed would lose its quorum).
+func (c *Cluster) rollbackAdd(ctx context.Context, cli *clientv3.Client, id uint64, cause error) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := cli.MemberRemove(rctx, id); err != nil {
+		return fmt.Errorf("%w (and taking the add back: %v)", cause, err)
+	}
+	return cause
 }
 
 // JoinAsLearner adds a member as a learner (MemberAddAsLearner), starts it
@@ -299,7 +310,7 @@ func (c *Cluster) JoinAsLearner(ctx context.Context, spec backend.MemberSpec) (b
 	}
 	m, err := c.startAdded(ctx, spec, resp)
 	if err != nil {
-		return nil, err
+		return nil, c.rollbackAdd(ctx, cli, resp.Member.ID, err)
 	}
 	err = retryWhile(ctx, func(error) bool {
 		select {
