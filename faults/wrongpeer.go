@@ -49,20 +49,34 @@ func (SchemelessPeerURL) Inject(ctx context.Context, d *harness.Drill) (harness.
 	if len(live) < 2 {
 		return harness.Effect{}, errors.New("wrong-peer-urls needs at least 2 live members: the updated member itself does not panic")
 	}
-	target, id, err := memberID(ctx, c, live[len(live)-1].Name())
-	if err != nil {
-		return harness.Effect{}, err
-	}
-	host := hostOf(target.PeerURL())
+	target, via := live[len(live)-1], live[0]
 	e := harness.Effect{Fault: "wrong-peer-urls", Members: harness.Names(live[:len(live)-1]), At: time.Now()}
-	// The leader panics while applying, so the update is seldom answered.
-	err = rawMemberUpdate(ctx, live[0].ClientURL(), id, host, 2*time.Second)
-	e.Detail = fmt.Sprintf("MemberUpdate %s (%x) peer URL %s -> %q (no scheme) through %s", target.Name(), id, target.PeerURL(), host, live[0].Name())
+	id, err := SchemelessUpdate(ctx, c, via.Name(), target.Name())
+	if id == 0 {
+		return e, err
+	}
+	e.Detail = fmt.Sprintf("MemberUpdate %s (%x) peer URL %s -> %q (no scheme) through %s", target.Name(), id, target.PeerURL(), hostOf(target.PeerURL()), via.Name())
 	if err != nil {
 		e.Detail += " (unanswered: " + shortErr(err) + ")"
 	}
 	e.InForce = time.Since(e.At)
 	return e, nil
+}
+
+// SchemelessUpdate sends, through member via's raw gRPC Cluster service, a
+// MemberUpdate of member target's peer URL to its host:port alone. It
+// returns target's ID (0 if it could not be found) and the update's error:
+// the update is seldom answered, since the member that would answer panics.
+func SchemelessUpdate(ctx context.Context, c *harness.Cluster, via, target string) (uint64, error) {
+	t, id, err := memberID(ctx, c, target)
+	if err != nil {
+		return 0, err
+	}
+	v := c.Member(via)
+	if v == nil {
+		return 0, fmt.Errorf("no member %s", via)
+	}
+	return id, rawMemberUpdate(ctx, v.ClientURL(), id, hostOf(t.PeerURL()), 2*time.Second)
 }
 
 // Confirm waits until every member but the updated one has panicked with

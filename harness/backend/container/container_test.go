@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"github.com/etcd-drill/etcd-drill/faults"
+	"github.com/etcd-drill/etcd-drill/harness/backend/backendtest"
+
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
@@ -195,15 +195,6 @@ func inspect(tb testing.TB, cli client.APIClient, id string) (client.ContainerIn
 	return cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 }
 
-func exited(m backend.Member) bool {
-	select {
-	case <-m.Exited():
-		return true
-	default:
-		return false
-	}
-}
-
 func put(ctx context.Context, cli *clientv3.Client, key, val string, d time.Duration) error {
 	pctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
@@ -211,26 +202,10 @@ func put(ctx context.Context, cli *clientv3.Client, key, val string, d time.Dura
 	return err
 }
 
-// eventually polls f every 10 ms until it returns nil or d has passed.
-func eventually(tb testing.TB, d time.Duration, what string, f func() error) {
-	tb.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s: not within %v: %v", what, d, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func leader(tb testing.TB, c *harness.Cluster) backend.Member {
 	tb.Helper()
 	var l backend.Member
-	eventually(tb, 10*time.Second, "a leader", func() (err error) {
+	backendtest.Eventually(tb, 10*time.Second, "a leader", func() (err error) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		l, err = c.Leader(ctx)
@@ -290,7 +265,7 @@ func TestKill(t *testing.T) {
 	if err := l.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	if !exited(l) {
+	if !backendtest.Exited(l) {
 		t.Fatal("Exited not closed when Kill returned")
 	}
 	if st := l.ExitStatus(); !st.Killed || st.Err != nil || st.Panic != "" {
@@ -311,7 +286,7 @@ func TestKill(t *testing.T) {
 		t.Fatalf("%d live members after killing 1 of 3", n)
 	}
 	ctx := context.Background()
-	eventually(t, 15*time.Second, "survivors take a write", func() error {
+	backendtest.Eventually(t, 15*time.Second, "survivors take a write", func() error {
 		return put(ctx, survivors, "after", "v", time.Second)
 	})
 	if nl := leader(t, c); nl.Name() == l.Name() {
@@ -401,14 +376,14 @@ func TestPauseResume(t *testing.T) {
 	if err == nil {
 		t.Fatal("a paused member answered a Get")
 	}
-	if exited(m) {
+	if backendtest.Exited(m) {
 		t.Fatalf("a paused member exited: %+v", m.ExitStatus())
 	}
 	if err := p.Resume(); err != nil {
 		t.Fatal(err)
 	}
 	paused = false
-	eventually(t, 10*time.Second, "Get after Resume", func() error {
+	backendtest.Eventually(t, 10*time.Second, "Get after Resume", func() error {
 		gctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 		defer cancel()
 		resp, err := cli.Get(gctx, "k")
@@ -464,7 +439,7 @@ func TestIsolateHeal(t *testing.T) {
 		t.Fatal(err)
 	}
 	healed = true
-	eventually(t, 15*time.Second, "a write after the heal", func() error {
+	backendtest.Eventually(t, 15*time.Second, "a write after the heal", func() error {
 		cli, err := c.Client() // the members' current client URLs
 		if err != nil {
 			return err
@@ -478,7 +453,7 @@ func TestIsolateHeal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 15*time.Second, name+" answers on its client URL after the heal", func() error {
+		backendtest.Eventually(t, 15*time.Second, name+" answers on its client URL after the heal", func() error {
 			gctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 			defer cancel()
 			resp, err := cli.Get(gctx, "healed")
@@ -497,44 +472,6 @@ func TestIsolateHeal(t *testing.T) {
 // parse.
 const panicNewURLs = "failed NewURLs"
 
-// schemelessMemberUpdate updates member target's peer URL to host:port
-// alone through member via's raw gRPC Cluster service (clientv3 refuses such
-// a URL before sending it), as faults.SchemelessPeerURL does.
-func schemelessMemberUpdate(ctx context.Context, c *harness.Cluster, via, target string) error {
-	cli, err := c.Client()
-	if err != nil {
-		return err
-	}
-	lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	resp, err := cli.MemberList(lctx)
-	if err != nil {
-		return err
-	}
-	var id uint64
-	for _, m := range resp.Members {
-		if m.Name == target {
-			id = m.ID
-		}
-	}
-	if id == 0 {
-		return fmt.Errorf("member %s not in the member list", target)
-	}
-	u, err := url.Parse(c.Member(via).ClientURL())
-	if err != nil {
-		return err
-	}
-	conn, err := grpc.NewClient(u.Host, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	uctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	_, err = pb.NewClusterClient(conn).MemberUpdate(uctx, &pb.MemberUpdateRequest{ID: id, PeerURLs: []string{target + ":2380"}})
-	return err // unanswered as a rule: the member that would answer panics
-}
-
 // TestMemberPanic: a member's panic is read from its container's log, which
 // the member's log file holds.
 func TestMemberPanic(t *testing.T) {
@@ -543,7 +480,7 @@ func TestMemberPanic(t *testing.T) {
 	leader(t, c)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	uerr := schemelessMemberUpdate(ctx, c, "m1", "m2")
+	_, uerr := faults.SchemelessUpdate(ctx, c, "m1", "m2")
 	victim, other := c.Member("m1"), c.Member("m2")
 	select {
 	case <-victim.Exited():
@@ -562,7 +499,7 @@ func TestMemberPanic(t *testing.T) {
 		t.Fatalf("exit status %+v, want not Killed, Code 2, an error", st)
 	}
 	t.Logf("m1 panicked: %q at %s", st.Panic, st.PanicCaller)
-	if exited(other) {
+	if backendtest.Exited(other) {
 		t.Fatalf("m2 exited too: %+v", other.ExitStatus())
 	}
 	spec, ok := c.Spec("m1")
@@ -618,7 +555,7 @@ func TestCloseRemovesEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, m := range ms {
-		if !exited(m) {
+		if !backendtest.Exited(m) {
 			t.Fatalf("member %s not exited after Close", m.Name())
 		}
 		if st := m.ExitStatus(); !st.Killed {

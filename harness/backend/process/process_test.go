@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"github.com/etcd-drill/etcd-drill/faults"
+	"github.com/etcd-drill/etcd-drill/harness/backend/backendtest"
+
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/etcd-drill/etcd-drill/harness"
 	"github.com/etcd-drill/etcd-drill/harness/backend"
@@ -115,36 +115,11 @@ func reaped(tb testing.TB, pid int) {
 	}
 }
 
-func exited(m backend.Member) bool {
-	select {
-	case <-m.Exited():
-		return true
-	default:
-		return false
-	}
-}
-
 func put(ctx context.Context, cli *clientv3.Client, key, val string) error {
 	pctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	_, err := cli.Put(pctx, key, val)
 	return err
-}
-
-// eventually polls f every 10 ms until it returns nil or d has passed.
-func eventually(tb testing.TB, d time.Duration, what string, f func() error) {
-	tb.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s: not within %v: %v", what, d, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func TestKillTakesEffectAtOnce(t *testing.T) {
@@ -153,7 +128,7 @@ func TestKillTakesEffectAtOnce(t *testing.T) {
 	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	var leader backend.Member
-	eventually(t, 10*time.Second, "a leader", func() (err error) {
+	backendtest.Eventually(t, 10*time.Second, "a leader", func() (err error) {
 		leader, err = c.Leader(lctx)
 		return err
 	})
@@ -170,7 +145,7 @@ func TestKillTakesEffectAtOnce(t *testing.T) {
 	}
 	// All of this holds the moment Kill returns: no waiting.
 	reaped(t, pid)
-	if !exited(leader) {
+	if !backendtest.Exited(leader) {
 		t.Fatal("Exited not closed when Kill returned")
 	}
 	st := leader.ExitStatus()
@@ -187,11 +162,11 @@ func TestKillTakesEffectAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "survivors take a write", func() error {
+	backendtest.Eventually(t, 10*time.Second, "survivors take a write", func() error {
 		return put(ctx, survivors, "after", "v")
 	})
 	var newLeader backend.Member
-	eventually(t, 5*time.Second, "survivors have a leader", func() (err error) {
+	backendtest.Eventually(t, 5*time.Second, "survivors have a leader", func() (err error) {
 		newLeader, err = c.Leader(lctx)
 		return err
 	})
@@ -210,7 +185,7 @@ func TestStopIsGraceful(t *testing.T) {
 		t.Fatal(err)
 	}
 	reaped(t, pid)
-	if !exited(m) {
+	if !backendtest.Exited(m) {
 		t.Fatal("Exited not closed when Stop returned")
 	}
 	// etcd handles SIGTERM: it closes its server, then resets the handler and
@@ -264,14 +239,14 @@ func TestPauseResume(t *testing.T) {
 	if err == nil {
 		t.Fatal("a paused member answered a Get")
 	}
-	if exited(m) {
+	if backendtest.Exited(m) {
 		t.Fatalf("a paused member exited: %+v", m.ExitStatus())
 	}
 	if err := p.Resume(); err != nil {
 		t.Fatal(err)
 	}
 	paused = false
-	eventually(t, 5*time.Second, "Get after Resume", func() error {
+	backendtest.Eventually(t, 5*time.Second, "Get after Resume", func() error {
 		gctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 		defer cancel()
 		resp, err := cli.Get(gctx, "k")
@@ -343,49 +318,13 @@ func TestRestartKeepsData(t *testing.T) {
 // parse.
 const panicNewURLs = "failed NewURLs"
 
-// schemelessMemberUpdate updates member name's peer URL to its host:port
-// alone, through the raw gRPC Cluster service (clientv3 refuses such a URL
-// before sending it), as faults.SchemelessPeerURL does. Every other member
-// panics applying it; the leader seldom answers.
-func schemelessMemberUpdate(ctx context.Context, c *harness.Cluster, name string) error {
-	cli, err := c.Client()
-	if err != nil {
-		return err
-	}
-	lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	resp, err := cli.MemberList(lctx)
-	if err != nil {
-		return err
-	}
-	var id uint64
-	for _, m := range resp.Members {
-		if m.Name == name {
-			id = m.ID
-		}
-	}
-	if id == 0 {
-		return fmt.Errorf("member %s not in the member list", name)
-	}
-	conn, err := grpc.NewClient(strings.TrimPrefix(c.Members()[0].ClientURL(), "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	host := strings.TrimPrefix(c.Member(name).PeerURL(), "http://")
-	uctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	_, err = pb.NewClusterClient(conn).MemberUpdate(uctx, &pb.MemberUpdateRequest{ID: id, PeerURLs: []string{host}})
-	return err // unanswered as a rule: the member that would answer panics
-}
-
 func TestMemberPanic(t *testing.T) {
 	c, _ := startCluster(t, 2, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	// Update m2's peer URL to one without a scheme: m1, applying it, panics
 	// in rafthttp; m2, the updated one, does not.
-	uerr := schemelessMemberUpdate(ctx, c, "m2")
+	_, uerr := faults.SchemelessUpdate(ctx, c, "m1", "m2")
 	victim, other := c.Member("m1"), c.Member("m2")
 	pid := pidOf(t, victim)
 	select {
@@ -408,7 +347,7 @@ func TestMemberPanic(t *testing.T) {
 	t.Logf("m1 panicked: %q at %s", st.Panic, st.PanicCaller)
 	// The harness goes on: the other member's process is untouched, and the
 	// backend still starts members.
-	if exited(other) {
+	if backendtest.Exited(other) {
 		t.Fatalf("m2 exited too: %+v", other.ExitStatus())
 	}
 	if err := syscall.Kill(pidOf(t, other), 0); err != nil {
@@ -539,13 +478,13 @@ func TestNoChildOutlivesKilledHarness(t *testing.T) {
 	if !errors.As(werr, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 		t.Fatalf("helper ended with %v, want killed by SIGKILL", werr)
 	}
-	eventually(t, 5*time.Second, "etcd ends with the killed harness", func() error {
+	backendtest.Eventually(t, 5*time.Second, "etcd ends with the killed harness", func() error {
 		if gone(pid) {
 			return nil
 		}
 		return fmt.Errorf("etcd pid %d still running", pid)
 	})
-	eventually(t, 5*time.Second, "etcd's ports close", func() error {
+	backendtest.Eventually(t, 5*time.Second, "etcd's ports close", func() error {
 		return leakcheck.Ports(urls)
 	})
 	// The helper's data dir and log are under dir, which t.TempDir removes.
@@ -572,7 +511,7 @@ func TestBackendCloseKillsEveryMember(t *testing.T) {
 	}
 	for i, m := range ms {
 		reaped(t, pids[i])
-		if !exited(m) {
+		if !backendtest.Exited(m) {
 			t.Fatalf("member %s not exited after Close", m.Name())
 		}
 		if st := m.ExitStatus(); !st.Killed {
