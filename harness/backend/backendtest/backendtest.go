@@ -2,9 +2,12 @@
 package backendtest
 
 import (
+	"context"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/etcd-drill/etcd-drill/harness"
 	"github.com/etcd-drill/etcd-drill/harness/backend"
 )
 
@@ -33,4 +36,64 @@ func Exited(m backend.Member) bool {
 	default:
 		return false
 	}
+}
+
+// PauseResume pauses the one member of c, checks it answers no Get (and,
+// if whilePaused is set, whatever else it checks), resumes it and waits
+// for it to answer again with the key it held.
+func PauseResume(tb testing.TB, c *harness.Cluster, whilePaused func(m backend.Member)) {
+	tb.Helper()
+	m := c.Members()[0]
+	p, ok := m.(backend.Pauser)
+	if !ok {
+		tb.Fatalf("member %T is no backend.Pauser", m)
+	}
+	ctx := context.Background()
+	cli, err := c.Client()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	_, err = cli.Put(pctx, "k", "v")
+	cancel()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := p.Pause(); err != nil {
+		tb.Fatal(err)
+	}
+	paused := true
+	defer func() {
+		if paused {
+			p.Resume()
+		}
+	}()
+	if whilePaused != nil {
+		whilePaused(m)
+	}
+	gctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	_, err = cli.Get(gctx, "k")
+	cancel()
+	if err == nil {
+		tb.Fatal("a paused member answered a Get")
+	}
+	if Exited(m) {
+		tb.Fatalf("a paused member exited: %+v", m.ExitStatus())
+	}
+	if err := p.Resume(); err != nil {
+		tb.Fatal(err)
+	}
+	paused = false
+	Eventually(tb, 10*time.Second, "Get after Resume", func() error {
+		gctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		defer cancel()
+		resp, err := cli.Get(gctx, "k")
+		if err != nil {
+			return err
+		}
+		if len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "v" {
+			return fmt.Errorf("got %v, want k=v", resp.Kvs)
+		}
+		return nil
+	})
 }

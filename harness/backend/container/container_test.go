@@ -345,55 +345,10 @@ func TestRestartKeepsData(t *testing.T) {
 func TestPauseResume(t *testing.T) {
 	be, _, dcli := newBackend(t)
 	c := startCluster(t, be, 1)
-	m := c.Members()[0]
-	p, ok := m.(backend.Pauser)
-	if !ok {
-		t.Fatalf("member %T is no backend.Pauser", m)
-	}
-	ctx := context.Background()
-	cli, err := c.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := put(ctx, cli, "k", "v", 2*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Pause(); err != nil {
-		t.Fatal(err)
-	}
-	paused := true
-	defer func() {
-		if paused {
-			p.Resume()
+	backendtest.PauseResume(t, c, func(m backend.Member) {
+		if res, err := inspect(t, dcli, containerID(t, m)); err != nil || res.Container.State == nil || !res.Container.State.Paused {
+			t.Fatalf("container of the paused member: %+v, %v; want paused", res.Container.State, err)
 		}
-	}()
-	if res, err := inspect(t, dcli, containerID(t, m)); err != nil || res.Container.State == nil || !res.Container.State.Paused {
-		t.Fatalf("container of the paused member: %+v, %v; want paused", res.Container.State, err)
-	}
-	gctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-	_, err = cli.Get(gctx, "k")
-	cancel()
-	if err == nil {
-		t.Fatal("a paused member answered a Get")
-	}
-	if backendtest.Exited(m) {
-		t.Fatalf("a paused member exited: %+v", m.ExitStatus())
-	}
-	if err := p.Resume(); err != nil {
-		t.Fatal(err)
-	}
-	paused = false
-	backendtest.Eventually(t, 10*time.Second, "Get after Resume", func() error {
-		gctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		defer cancel()
-		resp, err := cli.Get(gctx, "k")
-		if err != nil {
-			return err
-		}
-		if len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "v" {
-			return fmt.Errorf("got %v, want k=v", resp.Kvs)
-		}
-		return nil
 	})
 }
 
