@@ -19,6 +19,7 @@ import (
 
 	"github.com/etcd-drill/etcd-drill/harness/backend"
 	"github.com/etcd-drill/etcd-drill/harness/ports"
+	"github.com/etcd-drill/etcd-drill/harness/report"
 )
 
 // ClusterSpec says how to lay out a cluster.
@@ -37,6 +38,8 @@ type ClusterSpec struct {
 	// PeerProxies puts a proxy in front of every member's peer listener, so
 	// the harness can cut (Isolate) and heal peer traffic.
 	PeerProxies bool
+	// MaxLogBytes caps each member's log (0: the default).
+	MaxLogBytes int64
 }
 
 // MaxMembers is the largest cluster a drill runs.
@@ -62,15 +65,16 @@ func Plan(alloc *ports.Allocator, cs ClusterSpec) ([]backend.MemberSpec, error) 
 	for i := range specs {
 		name := cs.NamePrefix + strconv.Itoa(first+i)
 		specs[i] = backend.MemberSpec{
-			Name:      name,
-			DataDir:   filepath.Join(cs.Dir, name+".etcd"),
-			LogPath:   filepath.Join(cs.Dir, name+".log"),
-			ClientURL: "http://127.0.0.1:" + strconv.Itoa(ps[per*i]),
-			PeerURL:   "http://127.0.0.1:" + strconv.Itoa(ps[per*i+1]),
-			Token:     cs.Token,
-			State:     backend.StateNew,
-			Timing:    cs.Timing,
-			NoFsync:   cs.NoFsync,
+			Name:        name,
+			DataDir:     filepath.Join(cs.Dir, name+".etcd"),
+			LogPath:     filepath.Join(cs.Dir, name+".log"),
+			ClientURL:   "http://127.0.0.1:" + strconv.Itoa(ps[per*i]),
+			PeerURL:     "http://127.0.0.1:" + strconv.Itoa(ps[per*i+1]),
+			Token:       cs.Token,
+			State:       backend.StateNew,
+			Timing:      cs.Timing,
+			NoFsync:     cs.NoFsync,
+			MaxLogBytes: cs.MaxLogBytes,
 		}
 		if cs.PeerProxies {
 			specs[i].ListenPeerURL = "http://127.0.0.1:" + strconv.Itoa(ps[per*i+2])
@@ -99,6 +103,8 @@ type Cluster struct {
 	retired []backend.Member
 	clients map[string]*clientv3.Client // by endpoint set
 	proxies map[string]proxy.Server     // peer proxies, by member name
+	// incidents are what etcd did wrong while the cluster was awaited.
+	incidents []report.Incident
 	// isolated are members a Partitioner backend cut off, to heal.
 	isolated []backend.Member
 }
@@ -504,6 +510,7 @@ func (c *Cluster) waitMemberHealthy(ctx context.Context, m backend.Member) error
 		return err
 	}
 	var last error
+	spin := c.watchSpin(m)
 	for {
 		select {
 		case <-m.Exited():
@@ -514,8 +521,10 @@ func (c *Cluster) waitMemberHealthy(ctx context.Context, m backend.Member) error
 		_, last = cli.Get(rctx, "health")
 		cancel()
 		if last == nil {
+			spin.healed()
 			return nil
 		}
+		spin.check(ctx)
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("member %s not healthy: %w (last error: %v)", m.Name(), ctx.Err(), last)

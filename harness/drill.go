@@ -55,6 +55,8 @@ type Drill struct {
 	// PeerProxies lays out clusters with a proxy in front of every peer
 	// listener (for faults that cut peer traffic).
 	PeerProxies bool
+	// MaxLogBytes caps each member log (0: the default).
+	MaxLogBytes int64
 	// Size is the number of members of the cluster under test.
 	Size int
 	// Token is the original cluster's initial-cluster-token.
@@ -79,7 +81,13 @@ type Drill struct {
 
 	clusters []*Cluster
 	onClose  []func(ctx context.Context) error
+	// failedLogs are the logs of members whose cluster failed to start.
+	failedLogs []string
 }
+
+// FailedStartLogs are the logs of members whose cluster failed to start
+// (StartMembers killed them): where to look when a start hangs.
+func (d *Drill) FailedStartLogs() []string { return append([]string(nil), d.failedLogs...) }
 
 // AllWrites as ExpectAt: every acknowledged write must be in the keyspace.
 const AllWrites = int64(1<<63 - 1)
@@ -109,6 +117,7 @@ func (d *Drill) Spec(prefix, dir, token string, size int) ClusterSpec {
 		Timing:      d.Timing,
 		NoFsync:     d.NoFsync,
 		PeerProxies: d.PeerProxies,
+		MaxLogBytes: d.MaxLogBytes,
 	}
 }
 
@@ -159,6 +168,9 @@ func (d *Drill) StartCluster(ctx context.Context, prefix, dir, token string, siz
 func (d *Drill) StartMembers(ctx context.Context, specs []backend.MemberSpec) (*Cluster, error) {
 	c, err := Start(ctx, d.Backend, specs)
 	if err != nil {
+		for _, s := range specs {
+			d.failedLogs = append(d.failedLogs, s.LogPath)
+		}
 		return nil, fmt.Errorf("start cluster: %w", err)
 	}
 	c.Ports = d.Ports
@@ -179,7 +191,7 @@ func (d *Drill) Track(c *Cluster) { d.clusters = append(d.clusters, c) }
 // Logger returns a logger writing to RunDir/name.log, and a function that
 // closes it.
 func (d *Drill) Logger(name string) (*zap.Logger, func(), error) {
-	return logs.ToFile(filepath.Join(d.RunDir, name+".log"))
+	return logs.ToFile(filepath.Join(d.RunDir, name+".log"), d.MaxLogBytes)
 }
 
 // Close ends every cluster of the drill, gives back its ports and, unless

@@ -25,6 +25,19 @@ func (ForceNewCluster) NeedsSnapshot() bool { return false }
 const GrownPrefix = "g"
 
 func (ForceNewCluster) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
+	c, err := forceNewSurvivor(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	if err := grow(ctx, d, c, GrownPrefix, 1, d.Size-1, false); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// forceNewSurvivor restarts the most up-to-date survivor with
+// --force-new-cluster and returns it as a one-member cluster.
+func forceNewSurvivor(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
 	old := d.Cluster
 	survivor, rev, err := mostUpToDate(ctx, old)
 	if err != nil {
@@ -57,9 +70,6 @@ func (ForceNewCluster) Recover(ctx context.Context, d *harness.Drill) (*harness.
 	}
 	d.ExpectAt = resp.Header.Revision
 	d.Baseline = fmt.Sprintf("survivor %s at revision %d (it reported %d before the restart)", survivor.Name(), d.ExpectAt, rev)
-	if err := grow(ctx, d, c, GrownPrefix, 1, d.Size-1, false); err != nil {
-		return nil, err
-	}
 	return c, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/etcd-drill/etcd-drill/harness/backend"
 	"github.com/etcd-drill/etcd-drill/harness/backend/external"
 	"github.com/etcd-drill/etcd-drill/harness/bins"
+	"github.com/etcd-drill/etcd-drill/harness/logs"
 	"github.com/etcd-drill/etcd-drill/harness/proc"
 )
 
@@ -34,6 +36,9 @@ type Runbook struct {
 	// for the new cluster after the restore phase (default 1 minute).
 	Timeout time.Duration
 	Healthy time.Duration
+	// MaxLogBytes caps the output of each phase (see logs.Capped): 0 means
+	// logs.DefaultMaxBytes, negative no cap.
+	MaxLogBytes int64
 }
 
 func (Runbook) Name() string { return "runbook" }
@@ -81,8 +86,8 @@ func (r Runbook) Backup(ctx context.Context, d *harness.Drill, from backend.Memb
 		"DRILL_SNAPSHOT_ENDPOINT="+from.ClientURL(),
 		"DRILL_ENDPOINTS="+strings.Join(harness.Endpoints(d.Cluster.Live()), ","),
 	)
-	pgid, err := r.run(ctx, d, "backup", env)
-	d.OnClose(func(ctx context.Context) error { return endGroup(ctx, pgid) })
+	ph, err := r.run(ctx, d, "backup", env)
+	d.OnClose(ph.end)
 	if err != nil {
 		return harness.Snapshot{}, err
 	}
@@ -122,8 +127,8 @@ func (r Runbook) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluste
 	c := harness.Adopt(external.New("runbook", mustVersion(r.Bins)), specs, ms)
 	c.Ports = d.Ports
 	d.Track(c)
-	pgid, err := r.run(ctx, d, "restore", env)
-	d.OnClose(func(ctx context.Context) error { return endGroup(ctx, pgid) })
+	ph, err := r.run(ctx, d, "restore", env)
+	d.OnClose(ph.end)
 	if err != nil {
 		return nil, err
 	}
@@ -178,28 +183,54 @@ func (r Runbook) baseEnv(d *harness.Drill, phase, snapshot string) []string {
 }
 
 // run runs one phase in its own process group, output to its log, and
-// returns the group's id (its members may outlive the script: etcd started
-// in the background).
-func (r Runbook) run(ctx context.Context, d *harness.Drill, phase string, env []string) (int, error) {
+// returns what is left of it once the script exits: its process group (its
+// members may outlive the script: etcd started in the background) and the
+// copy of its output, which goes on as long as any of them holds it. The
+// phase's end, at the drill's cleanup, ends both.
+func (r Runbook) run(ctx context.Context, d *harness.Drill, phase string, env []string) (*phaseRun, error) {
+	ph := &phaseRun{}
 	logPath := r.LogPath(d, phase)
 	if err := os.MkdirAll(filepath.Join(d.RunDir, "runbook"), 0o755); err != nil {
-		return 0, fmt.Errorf("make runbook work dir: %w", err)
+		return ph, fmt.Errorf("make runbook work dir: %w", err)
 	}
 	logf, err := os.Create(logPath)
 	if err != nil {
-		return 0, fmt.Errorf("runbook log: %w", err)
+		return ph, fmt.Errorf("runbook log: %w", err)
 	}
-	defer logf.Close()
+	logw, err := logs.NewCapped(logf, logs.Budget(r.MaxLogBytes))
+	if err != nil {
+		logf.Close()
+		return ph, fmt.Errorf("runbook log: %w", err)
+	}
+	// The output goes through a pipe of our own, copied into the capped
+	// writer. Its write end is an *os.File, so exec hands it to the script
+	// as it is and Wait does not wait for it to be closed: processes the
+	// script leaves in the background hold it as long as they run.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		logw.Close()
+		return ph, fmt.Errorf("runbook output pipe: %w", err)
+	}
 	cmd := exec.Command(r.Path, phase)
 	cmd.Dir = filepath.Join(d.RunDir, "runbook")
 	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Stdout, cmd.Stderr = pw, pw
 	sp := proc.NewSpawner()
 	defer sp.Close()
-	if err := sp.Start(cmd); err != nil {
-		return 0, &RunbookError{Phase: phase, Log: logPath, Err: err}
+	err = sp.Start(cmd)
+	pw.Close() // the script and its children hold it now
+	if err != nil {
+		pr.Close()
+		logw.Close()
+		return ph, &RunbookError{Phase: phase, Log: logPath, Err: err}
 	}
-	pgid := cmd.Process.Pid
+	ph.pgid, ph.out, ph.copied = cmd.Process.Pid, pr, make(chan struct{})
+	go func() {
+		defer close(ph.copied)
+		_, _ = io.Copy(logw, pr)
+		pr.Close()
+		logw.Close()
+	}()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	tctx, cancel := context.WithTimeout(ctx, orDefault(r.Timeout, 2*time.Minute))
@@ -207,7 +238,7 @@ func (r Runbook) run(ctx context.Context, d *harness.Drill, phase string, env []
 	select {
 	case err = <-done:
 	case <-tctx.Done():
-		_ = proc.SignalGroup(pgid, syscall.SIGKILL)
+		_ = proc.SignalGroup(ph.pgid, syscall.SIGKILL)
 		<-done
 		err = fmt.Errorf("did not finish: %w", tctx.Err())
 	}
@@ -216,9 +247,43 @@ func (r Runbook) run(ctx context.Context, d *harness.Drill, phase string, env []
 		if errors.As(err, &ee) {
 			err = fmt.Errorf("exited with status %d", ee.ExitCode())
 		}
-		return pgid, &RunbookError{Phase: phase, Log: logPath, Err: err}
+		return ph, &RunbookError{Phase: phase, Log: logPath, Err: err}
 	}
-	return pgid, nil
+	return ph, nil
+}
+
+// phaseRun is what a runbook phase leaves once its script has exited.
+type phaseRun struct {
+	pgid int
+	// out is the read end of the phase's output pipe; copied is closed
+	// when its copy has ended and the log is closed.
+	out    *os.File
+	copied chan struct{}
+}
+
+// copyWait bounds the wait for the end of a phase's output once its process
+// group is gone: a process outside the group may still hold the pipe.
+const copyWait = 2 * time.Second
+
+// end ends what is left of the phase: its process group, then the copy of
+// its output, which ends when the last holder of the pipe is gone, or after
+// copyWait (or ctx) when the copy stops reading. Its log is complete then.
+func (p *phaseRun) end(ctx context.Context) error {
+	err := endGroup(ctx, p.pgid)
+	if p.copied == nil {
+		return err
+	}
+	t := time.NewTimer(copyWait)
+	defer t.Stop()
+	select {
+	case <-p.copied:
+		return err
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	p.out.Close() // a pending Read returns at once
+	<-p.copied
+	return err
 }
 
 // endGroup ends what is left of a runbook's process group: SIGTERM, then

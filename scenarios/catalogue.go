@@ -51,6 +51,9 @@ type Expect struct {
 	// PanicContains: every member the fault hit (Effect.Members) must have
 	// panicked with a message containing this.
 	PanicContains string
+	// Incident: the drill must see this etcd bug (report incidents), as a
+	// regression scenario of it expects.
+	Incident string
 }
 
 // Scenario is one drill of the catalogue.
@@ -63,6 +66,8 @@ type Scenario struct {
 	Expect      Expect
 	// MinMembers is the smallest cluster the scenario makes sense on.
 	MinMembers int
+	// MinKeys is the fewest writes before the snapshot it makes sense with.
+	MinKeys int
 }
 
 // backup resolves BackupAuto.
@@ -179,6 +184,7 @@ func Catalogue() []Scenario {
 		},
 	}
 	all = append(all, hazardScenarios()...)
+	all = append(all, etcdBugScenarios()...)
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	return all
 }

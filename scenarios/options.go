@@ -53,8 +53,21 @@ type Options struct {
 	Timing backend.Timing
 	// NoFsync runs members with --unsafe-no-fsync.
 	NoFsync bool
+	// MaxLogBytes caps each member log and runbook output (0: the default,
+	// logs.DefaultMaxBytes).
+	MaxLogBytes int64
+	// FreeSpace, if set, replaces the file system's answer to "how many
+	// bytes are free under dir" (tests make a disk run short).
+	FreeSpace func(dir string) (uint64, error)
+	// Timeout bounds the whole drill (0: the sum of its steps' deadlines;
+	// see StepDeadline).
+	Timeout time.Duration
+	// StepDeadlines overrides the deadline of the steps it names.
+	StepDeadlines map[string]time.Duration
 	// Progress, if set, hears how far a workload phase is.
 	Progress func(phase string, done, total int)
+	// OnStepStart, if set, hears each step as it begins.
+	OnStepStart func(name string)
 	// OnStep, if set, hears each step as it ends.
 	OnStep func(report.Step)
 }
@@ -148,6 +161,9 @@ func Validate(ctx context.Context, sc Scenario, o Options) error {
 	if o.Keys < 0 {
 		return fmt.Errorf("--keys %d: must be 0 or more", o.Keys)
 	}
+	if o.Keys < sc.MinKeys {
+		return fmt.Errorf("scenario %s needs --keys %d or more, got %d", sc.Name, sc.MinKeys, o.Keys)
+	}
 	if err := o.Workload.Validate(); err != nil {
 		return err
 	}
@@ -197,6 +213,12 @@ func Validate(ctx context.Context, sc Scenario, o Options) error {
 		if _, err := b.Version(); err != nil {
 			return err
 		}
+	}
+	if o.MaxLogBytes < 0 {
+		return fmt.Errorf("--max-log-bytes %d: must be positive (0: the default)", o.MaxLogBytes)
+	}
+	if o.Timeout < 0 {
+		return fmt.Errorf("--timeout %v: must be positive (0: the sum of the steps' deadlines)", o.Timeout)
 	}
 	if err := validTiming(o.Timing); err != nil {
 		return err
@@ -266,6 +288,6 @@ func withRecovery(sc Scenario, o Options) (Scenario, error) {
 	if err != nil {
 		return sc, err
 	}
-	sc.Recovery = recovery.Runbook{Path: path, Bins: b, Timeout: o.RunbookTimeout, Healthy: o.RunbookTimeout}
+	sc.Recovery = recovery.Runbook{Path: path, Bins: b, Timeout: o.RunbookTimeout, Healthy: o.RunbookTimeout, MaxLogBytes: o.MaxLogBytes}
 	return sc, nil
 }

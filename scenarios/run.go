@@ -35,6 +35,9 @@ func Run(ctx context.Context, sc Scenario, o Options) (*report.Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
+	if err := o.checkDisk(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
+	}
 	run := runID()
 	be, err := NewBackend(ctx, o, run)
 	if err != nil {
@@ -51,14 +54,26 @@ func Run(ctx context.Context, sc Scenario, o Options) (*report.Report, error) {
 		be.Close(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	d.Timing, d.NoFsync, d.Report = o.Timing, o.NoFsync, rep
+	d.Timing, d.NoFsync, d.Report, d.MaxLogBytes = o.Timing, o.NoFsync, rep, o.MaxLogBytes
 	// Peer proxies where the backend cannot cut its members' network itself.
 	_, native := be.(backend.Partitioner)
 	d.PeerProxies = sc.Fault.Needs().Partition && !native
 	rep.RunDir, rep.Kept = d.RunDir, o.Keep
 
 	r := &runner{sc: sc, o: o, d: d, rep: rep}
-	runErr := r.pipeline(ctx)
+	budget := o.DrillDeadline()
+	dctx, cancel := context.WithTimeoutCause(ctx, budget, &DeadlineError{Drill: true, Budget: budget})
+	wctx, stopWatch := context.WithCancelCause(dctx)
+	watched := make(chan struct{})
+	go func() { defer close(watched); o.watchDisk(wctx, d.RunDir, stopWatch) }()
+	runErr := r.pipeline(wctx)
+	var low *DiskLowError
+	if errors.As(context.Cause(wctx), &low) {
+		runErr = fmt.Errorf("%w (in the %s)", low, r.lastStep())
+	}
+	stopWatch(nil)
+	<-watched
+	cancel()
 	if runErr != nil {
 		rep.Fail("%v", runErr)
 	}
@@ -68,8 +83,10 @@ func Run(ctx context.Context, sc Scenario, o Options) (*report.Report, error) {
 	}
 	r.collectMembers()
 	r.checkPanics()
-	// A failed runbook keeps its run directory: its output is the evidence.
-	keep := o.Keep
+	r.collectIncidents()
+	// A failed runbook keeps its run directory: its output is the evidence;
+	// so does a drill that passed a deadline: its member logs are.
+	keep := o.Keep || rep.Deadline != nil || r.flooded
 	if rb, ok := sc.Recovery.(recovery.Runbook); ok {
 		for _, phase := range []string{"backup", "restore"} {
 			if p := rb.LogPath(d, phase); fileExists(p) {
@@ -90,6 +107,9 @@ func Run(ctx context.Context, sc Scenario, o Options) (*report.Report, error) {
 	})
 	if cleanErr != nil {
 		rep.Fail("%v", cleanErr)
+	}
+	if err := r.waitAbandoned(); err != nil {
+		rep.Fail("%v", err)
 	}
 	rep.Kept = keep
 	if !keep {
@@ -116,13 +136,50 @@ type runner struct {
 	confirmed time.Time
 	// oldLastRev is the old cluster's revision just before the fault.
 	oldLastRev int64
+	// abandoned are steps that did not return after their deadline.
+	abandoned []abandoned
+	// flooded: a member flooded its log (kept as evidence).
+	flooded bool
 }
 
-// step runs one stage, times it and records it.
+// step runs one stage within its deadline, times it and records it. A stage
+// that passed its deadline fails with what it was waiting for and the member
+// logs to read; one that does not even return then is left behind (see
+// waitAbandoned) so that the cleanup can run.
 func (r *runner) step(ctx context.Context, name string, f func(ctx context.Context) (string, error)) error {
+	if r.o.OnStepStart != nil {
+		r.o.OnStepStart(name)
+	}
 	start := time.Now()
-	detail, err := f(ctx)
-	s := report.Step{Name: name, Seconds: time.Since(start).Seconds(), Detail: detail}
+	sctx, cancel := r.o.stepContext(ctx, name)
+	defer cancel()
+	type result struct {
+		detail string
+		err    error
+	}
+	done := make(chan result, 1)
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		detail, err := f(sctx)
+		done <- result{detail, err}
+	}()
+	var res result
+	select {
+	case res = <-done:
+	case <-sctx.Done():
+		select {
+		case res = <-done:
+		case <-time.After(abandonAfter):
+			res.err = fmt.Errorf("did not return %v after it was told to stop: %w", abandonAfter, context.Cause(sctx))
+			r.abandoned = append(r.abandoned, abandoned{name, finished})
+		}
+	}
+	if de := deadlineOf(sctx, name); de != nil && res.err != nil {
+		res.err = r.deadlinePassed(ctx, de, res.err)
+	}
+	s := report.Step{Name: name, Seconds: time.Since(start).Seconds(), Detail: res.detail}
+	err := res.err
 	if err != nil {
 		s.Error = err.Error()
 		err = fmt.Errorf("step %s: %w", name, err)
@@ -132,6 +189,20 @@ func (r *runner) step(ctx context.Context, name string, f func(ctx context.Conte
 		r.o.OnStep(s)
 	}
 	return err
+}
+
+// abandoned is a step that did not return after its deadline.
+// lastStep names the last step that ran.
+func (r *runner) lastStep() string {
+	if n := len(r.rep.Steps); n > 0 {
+		return "step " + r.rep.Steps[n-1].Name
+	}
+	return "first step"
+}
+
+type abandoned struct {
+	step     string
+	finished <-chan struct{}
 }
 
 func (r *runner) pipeline(ctx context.Context) error {

@@ -25,13 +25,56 @@ func main() {
 	// shows only its own lines.
 	grpclog.SetLoggerV2(grpclog.NewLoggerV2(io.Discard, io.Discard, io.Discard))
 	tclog.SetDefault(tclog.NewNoopLogger())
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	// The first Ctrl-C stops the drill and cleans up; a second one ends the
-	// process at once.
-	go func() { <-ctx.Done(); stop() }()
+	ctx, stop := withSignals(context.Background())
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// signalCause ends a command's context when SIGINT or SIGTERM arrives.
+type signalCause struct{ sig syscall.Signal }
+
+func (s signalCause) Error() string { return "interrupted by " + s.sig.String() }
+
+// exitCode is the shell's convention for a process ended by a signal.
+func (s signalCause) exitCode() int { return 128 + int(s.sig) }
+
+// withSignals returns a context that the first SIGINT or SIGTERM cancels
+// (the drill stops and cleans up, then exits 130 or 143); a second signal
+// ends the process at once with that status.
+func withSignals(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-ch:
+			cancel(signalCause{sig.(syscall.Signal)})
+		case <-done:
+			return
+		}
+		select {
+		case sig := <-ch:
+			os.Exit(signalCause{sig.(syscall.Signal)}.exitCode())
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		close(done)
+		cancel(nil)
+	}
+}
+
+// interruptedCode is the exit status of a command whose context a signal
+// ended, or 0.
+func interruptedCode(ctx context.Context) int {
+	var sc signalCause
+	if errors.As(context.Cause(ctx), &sc) {
+		return sc.exitCode()
+	}
+	return 0
 }
 
 // usageError is bad input: one line on stderr and exit status 2.
@@ -68,6 +111,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "run":
 		var code int
 		code, err = cmdRun(ctx, args[1:], stdout, stderr)
+		if c := interruptedCode(ctx); c != 0 && code != 2 {
+			if err != nil {
+				fmt.Fprintln(stderr, "etcd-drill: "+err.Error())
+			}
+			return c
+		}
 		if err == nil {
 			return code
 		}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/etcd-drill/etcd-drill/harness/report"
@@ -44,6 +45,8 @@ func newRunFlags() (*flag.FlagSet, *runFlags) {
 	fs.StringVar(&o.Recovery, "recovery", "", "replace the scenario's recovery: runbook (with --runbook)")
 	fs.StringVar(&o.Runbook, "runbook", "", "the operator's recovery executable, run as FILE backup and FILE restore (see README)")
 	fs.DurationVar(&o.RunbookTimeout, "runbook-timeout", 2*time.Minute, "bound on each runbook phase, and on the wait for the cluster it brings up")
+	fs.Int64Var(&o.MaxLogBytes, "max-log-bytes", 0, "cap of each member log and runbook output: the head and the tail are kept (default 32 MiB)")
+	fs.DurationVar(&o.Timeout, "timeout", 0, "bound on the whole drill (default: the sum of its steps' deadlines, which follow from --keys, --members and --election; see README)")
 	fs.StringVar(&rf.reportPath, "report", "", "write the JSON report to this file")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the run directory (data dirs, logs, snapshot) for a post-mortem")
 	fs.StringVar(&o.BaseDir, "workdir", "", "where to make the run directory (default: the system temp dir)")
@@ -128,6 +131,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 		bar.clear()
 		fmt.Fprintln(stdout, report.StepLine(s))
 	}
+	rf.opts.OnStepStart = signalFailpoint(os.Getenv(failpointSignal))
 	rep, runErr := scenarios.Run(ctx, sc, rf.opts)
 	if errors.Is(runErr, scenarios.ErrBadInput) {
 		// Run wraps as "%w: %w": errors.Unwrap of that is nil.
@@ -212,5 +216,27 @@ func (p *progressBar) clear() {
 	if p.shown {
 		fmt.Fprint(p.w, "\r\033[K")
 		p.shown = false
+	}
+}
+
+// failpointSignal names a failpoint, as etcd's gofail does for its tests:
+// STEP:INT or STEP:TERM makes the drill send itself that signal as the step
+// begins, so that a test interrupts each step at a known moment through the
+// real signal path. Unset, it does nothing.
+const failpointSignal = "ETCD_DRILL_FAILPOINT_SIGNAL"
+
+func signalFailpoint(spec string) func(step string) {
+	step, name, ok := strings.Cut(spec, ":")
+	if !ok {
+		return nil
+	}
+	sig := map[string]syscall.Signal{"INT": syscall.SIGINT, "TERM": syscall.SIGTERM}[name]
+	if sig == 0 {
+		return nil
+	}
+	return func(s string) {
+		if s == step {
+			_ = syscall.Kill(os.Getpid(), sig)
+		}
 	}
 }

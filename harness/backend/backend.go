@@ -59,6 +59,9 @@ type MemberSpec struct {
 	Timing          Timing
 	// NoFsync trades durability for speed (etcd's --unsafe-no-fsync).
 	NoFsync bool
+	// MaxLogBytes is the budget of the member's log, per run of the member
+	// (see logs.Capped): 0 means logs.DefaultMaxBytes; negative means no cap.
+	MaxLogBytes int64
 }
 
 // Exit describes how a member ended.

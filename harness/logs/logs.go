@@ -1,25 +1,36 @@
-// Package logs opens the log files of members and drill steps: etcd-drill
-// writes no member log to the terminal.
+// Package logs opens the log files of members and drill steps, with a cap on
+// how much of each it keeps (Capped), and reads them back (Analyze):
+// etcd-drill writes no member log to the terminal.
 package logs
 
 import (
-	"fmt"
-	"os"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
 
-// ToFile returns a JSON zap logger that appends to path, and a function that
-// flushes and closes it.
-func ToFile(path string) (*zap.Logger, func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+// Sampling of ToFile's logger, as etcd's own logger does it: per message and
+// second, the first samplingFirst entries, then every samplingThereafter-th.
+const (
+	samplingTick       = time.Second
+	samplingFirst      = 100
+	samplingThereafter = 100
+)
+
+// ToFile returns a JSON zap logger that appends to path through a Capped
+// writer, sampling repeated messages as etcd's logger does, and a function
+// that flushes and closes it (once; again does nothing). maxBytes is a
+// budget as configured (see Budget): 0 means DefaultMaxBytes, negative no cap.
+func ToFile(path string, maxBytes int64) (*zap.Logger, func(), error) {
+	w, err := OpenCapped(path, Budget(maxBytes))
 	if err != nil {
-		return nil, nil, fmt.Errorf("open log %s: %w", path, err)
+		return nil, nil, err
 	}
 	enc := zap.NewProductionEncoderConfig()
 	enc.EncodeTime = zapcore.ISO8601TimeEncoder
-	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(f), zapcore.InfoLevel)
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(w), zapcore.InfoLevel)
+	core = zapcore.NewSamplerWithOptions(core, samplingTick, samplingFirst, samplingThereafter)
 	lg := zap.New(core, zap.AddCaller())
-	return lg, func() { _ = lg.Sync(); f.Close() }, nil
+	return lg, func() { _ = lg.Sync(); _ = w.Close() }, nil
 }

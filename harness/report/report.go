@@ -138,6 +138,10 @@ type Report struct {
 	// Hazards are dangerous outcomes a scenario went looking for.
 	Hazards  []Hazard `json:"hazards,omitempty"`
 	Workload Workload `json:"workload"`
+	// Incidents are what etcd itself did wrong, with their evidence.
+	Incidents []Incident `json:"incidents,omitempty"`
+	// Deadline is the step that passed its deadline, if one did.
+	Deadline *Deadline `json:"deadline,omitempty"`
 	// RunbookLogs are the outputs of an operator's runbook, kept when the
 	// drill fails.
 	RunbookLogs []string `json:"runbook_logs,omitempty"`
@@ -158,6 +162,51 @@ func New(scenario, backend string, members int, seed uint64) *Report {
 		Failures: []string{}, Panics: []Panic{}, Steps: []Step{},
 		Started: time.Now(),
 	}
+}
+
+// Incident is something etcd itself did wrong during the drill, with the
+// evidence to show its maintainers.
+type Incident struct {
+	// Name is the finding: etcd-publish-spin, log-flood.
+	Name        string `json:"name"`
+	Member      string `json:"member"`
+	EtcdVersion string `json:"etcd_version"`
+	// Message is etcd's own message that shows it.
+	Message string `json:"message"`
+	Detail  string `json:"detail"`
+	// Log is the member's log, Excerpt the lines of it that are the evidence.
+	Log     string   `json:"log"`
+	Excerpt []string `json:"excerpt,omitempty"`
+	// Workaround is what the drill did about it, as an operator would.
+	Workaround string `json:"workaround,omitempty"`
+	// Replay is the command that runs the drill again.
+	Replay string `json:"replay"`
+}
+
+// AddIncident records what etcd did wrong.
+func (r *Report) AddIncident(i Incident) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Incidents = append(r.Incidents, i)
+}
+
+// Deadline is a step that passed its deadline: the drill failed there.
+type Deadline struct {
+	Step    string  `json:"step"`
+	Seconds float64 `json:"seconds"`
+	// Drill: it was the whole drill's deadline (--timeout), not the step's.
+	Drill bool `json:"drill"`
+	// WaitingFor is what the step was waiting for when its time ran out.
+	WaitingFor string `json:"waiting_for"`
+	// Logs are the member logs to read: members that did not answer then.
+	Logs []string `json:"logs"`
+}
+
+// SetDeadline records the deadline that ended the drill.
+func (r *Report) SetDeadline(d Deadline) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Deadline = &d
 }
 
 // Hazard is a dangerous outcome of an operator's mistake, found and named.

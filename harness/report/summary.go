@@ -53,6 +53,16 @@ func (r *Report) WriteSummary(w io.Writer, withSteps bool) {
 	for _, h := range r.Hazards {
 		fmt.Fprintf(w, "HAZARD:   %s: %s\n", h.Name, h.Detail)
 	}
+	for _, i := range r.Incidents {
+		fmt.Fprintf(w, "ETCD:     %s on %s: %s\n", i.Name, i.Member, i.Detail)
+		if i.Workaround != "" {
+			fmt.Fprintf(w, "          workaround: %s\n", i.Workaround)
+		}
+		fmt.Fprintf(w, "          evidence in %s; replay: %s\n", i.Log, i.Replay)
+	}
+	if d := r.Deadline; d != nil {
+		fmt.Fprintf(w, "DEADLINE: step %s passed %.0fs; member logs to read: %s\n", d.Step, d.Seconds, strings.Join(d.Logs, ", "))
+	}
 	for _, p := range r.Panics {
 		fmt.Fprintf(w, "panic:    %s: %s\n", p.Member, p.Message)
 	}

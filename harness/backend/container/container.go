@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/netip"
 	"os"
@@ -31,6 +30,7 @@ import (
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
 	"github.com/etcd-drill/etcd-drill/harness/backend"
+	"github.com/etcd-drill/etcd-drill/harness/logs"
 )
 
 // Labels on everything the backend makes.
@@ -314,7 +314,10 @@ type member struct {
 	c    *testcontainers.DockerContainer
 	// clientURL and peerHostURL are the published ports on 127.0.0.1.
 	clientURL, peerHostURL string
-	logOffset              int64
+	// logw caps the member's log; logOffset is where this run's output
+	// starts in it.
+	logw      *logs.Capped
+	logOffset int64
 
 	mu       sync.Mutex
 	killed   bool
@@ -373,27 +376,26 @@ func (m *member) mapped(ctx context.Context, port string) (string, error) {
 	return "http://127.0.0.1:" + strconv.Itoa(int(p.Num())), nil
 }
 
-// followLogs copies the container's output to the member's log file until
-// the container stops.
+// followLogs copies the container's output to the member's log file,
+// through a capped writer, until the container stops; the writer is closed
+// (its tail written) when the stream ends.
 func (m *member) followLogs(ctx context.Context) error {
-	f, err := os.OpenFile(m.spec.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	w, err := logs.OpenCapped(m.spec.LogPath, logs.Budget(m.spec.MaxLogBytes))
 	if err != nil {
 		return fmt.Errorf("log of member %s: %w", m.spec.Name, err)
 	}
-	if m.logOffset, err = f.Seek(0, io.SeekEnd); err != nil {
-		f.Close()
-		return err
-	}
+	// A restarted member appends to its log: its own run starts here.
+	m.logw, m.logOffset = w, w.Offset()
 	rc, err := m.b.cli.ContainerLogs(context.WithoutCancel(ctx), m.c.GetContainerID(), client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: true})
 	if err != nil {
-		f.Close()
+		w.Close()
 		return fmt.Errorf("logs of member %s: %w", m.spec.Name, err)
 	}
 	go func() {
 		defer close(m.logsDone)
-		defer f.Close()
+		defer w.Close()
 		defer rc.Close()
-		_, _ = stdcopy.StdCopy(f, f, rc)
+		_, _ = stdcopy.StdCopy(w, w, rc)
 	}()
 	return nil
 }
@@ -412,6 +414,8 @@ func (m *member) wait() {
 	select { // the log stream ends with the container
 	case <-m.logsDone:
 	case <-time.After(5 * time.Second):
+		// Write the tail now (the copy gets an error and stops).
+		m.logw.Close()
 	}
 	if p, ok := backend.ParsePanicFile(m.spec.LogPath, m.logOffset); ok {
 		x.Panic, x.PanicCaller = p.Message, p.Caller

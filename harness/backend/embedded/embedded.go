@@ -39,7 +39,7 @@ func (*Backend) EtcdVersion() string { return version.Version }
 
 // Start starts one member and returns when it listens.
 func (b *Backend) Start(ctx context.Context, spec backend.MemberSpec) (backend.Member, error) {
-	lg, closeLog, err := logs.ToFile(spec.LogPath)
+	lg, closeLog, err := logs.ToFile(spec.LogPath, spec.MaxLogBytes)
 	if err != nil {
 		return nil, fmt.Errorf("member %s: %w", spec.Name, err)
 	}
@@ -63,8 +63,11 @@ func (b *Backend) Start(ctx context.Context, spec backend.MemberSpec) (backend.M
 	case <-ctx.Done():
 		// StartEtcd cannot be cancelled, and a half-started member must not
 		// outlive its data dir: wait for it (bounded by etcd's own bootstrap
-		// timeouts), then close it.
+		// timeouts), then close it. Close waits until the member is ready
+		// (published through raft) before it stops serving, and one without
+		// quorum never is: stop its server first.
 		if s = <-ch; s.e != nil {
+			s.e.Server.HardStop()
 			s.e.Close()
 		}
 		closeLog()

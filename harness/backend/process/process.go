@@ -7,9 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/etcd-drill/etcd-drill/harness/backend"
 	"github.com/etcd-drill/etcd-drill/harness/bins"
+	"github.com/etcd-drill/etcd-drill/harness/logs"
 	"github.com/etcd-drill/etcd-drill/harness/proc"
 )
 
@@ -67,23 +66,22 @@ func (b *Backend) Start(ctx context.Context, spec backend.MemberSpec) (backend.M
 	if closed {
 		return nil, errors.New("process backend is closed")
 	}
-	logf, err := os.OpenFile(spec.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	// The member's output goes through a pipe that exec copies into a
+	// capped writer: a member stuck logging in a loop cannot fill the disk.
+	logw, err := logs.OpenCapped(spec.LogPath, logs.Budget(spec.MaxLogBytes))
 	if err != nil {
-		return nil, fmt.Errorf("open log of member %s: %w", spec.Name, err)
-	}
-	// A restarted member appends to its log: its own run starts here.
-	offset, err := logf.Seek(0, io.SeekEnd)
-	if err != nil {
-		logf.Close()
 		return nil, fmt.Errorf("log of member %s: %w", spec.Name, err)
 	}
 	cmd := exec.Command(b.bins.Etcd, Args(spec)...)
-	cmd.Stdout, cmd.Stderr = logf, logf
+	// One writer for both: exec gives the child one pipe for them.
+	cmd.Stdout, cmd.Stderr = logw, logw
 	if err := b.sp.Start(cmd); err != nil {
-		logf.Close()
+		logw.Close()
 		return nil, fmt.Errorf("start member %s: %w", spec.Name, err)
 	}
-	m := &member{spec: spec, cmd: cmd, logf: logf, logOffset: offset, exited: make(chan struct{})}
+	// A restarted member appends to its log: its own run starts at the
+	// writer's offset.
+	m := &member{spec: spec, cmd: cmd, logw: logw, logOffset: logw.Offset(), exited: make(chan struct{})}
 	b.mu.Lock()
 	b.members = append(b.members, m)
 	b.mu.Unlock()
@@ -126,7 +124,7 @@ func (b *Backend) Close(ctx context.Context) error {
 type member struct {
 	spec backend.MemberSpec
 	cmd  *exec.Cmd
-	logf *os.File
+	logw *logs.Capped
 	// logOffset is where this run's output starts in the log file.
 	logOffset int64
 
@@ -157,8 +155,11 @@ func (m *member) ExitStatus() backend.Exit {
 
 // wait reaps the process and reads its panic, if any, from its log.
 func (m *member) wait() {
+	// Wait returns once the process is reaped and exec has copied all its
+	// output; closing the writer then puts the capped log's tail, where a
+	// panic is, in the file before it is read.
 	err := m.cmd.Wait()
-	m.logf.Close()
+	m.logw.Close()
 	x := backend.Exit{Code: -1, At: time.Now()}
 	if st, ok := m.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && st.Exited() {
 		x.Code = st.ExitStatus()

@@ -1,0 +1,82 @@
+package scenarios
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/etcd-drill/etcd-drill/harness/logs"
+	"github.com/etcd-drill/etcd-drill/harness/report"
+)
+
+// IncidentLogFlood names a member that wrote its log faster than any healthy
+// member does (see logs.Stats.Flooding): etcd stuck in a loop.
+const IncidentLogFlood = "log-flood"
+
+// collectIncidents lists what etcd did wrong: what the clusters saw while
+// they were awaited (a publish spin), and members that flooded their logs.
+// Each carries the command that replays the drill. A flood fails the drill
+// and keeps its run directory; an incident the scenario does not expect and
+// that a workaround got past does not.
+func (r *runner) collectIncidents() {
+	replay := ReplayCommand(r.sc, r.o)
+	seen, read := map[string]bool{}, map[string]bool{}
+	for _, c := range r.d.Clusters() {
+		for _, i := range c.Incidents() {
+			i.Replay = replay
+			r.rep.AddIncident(i)
+			seen[i.Name] = true
+		}
+		for _, m := range c.AllMembers() {
+			if read[m.LogPath()] {
+				continue
+			}
+			read[m.LogPath()] = true
+			st, err := logs.Analyze(m.LogPath())
+			if err != nil || !st.Flooding() {
+				continue
+			}
+			r.flooded = true
+			r.rep.AddIncident(report.Incident{
+				Name: IncidentLogFlood, Member: m.Name(), EtcdVersion: r.d.Backend.EtcdVersion(),
+				Message: st.Top,
+				Detail: fmt.Sprintf("%d lines in %v (%.0f lines/s), %d of them %q",
+					st.Lines+st.DroppedLines, st.Last.Sub(st.First).Round(1e6), st.LinesPerSecond, st.TopCount, st.Top),
+				Log: m.LogPath(), Replay: replay,
+			})
+			r.rep.Fail("%s: member %s flooded its log (%.0f lines/s, most of them %q): see %s", IncidentLogFlood, m.Name(), st.LinesPerSecond, st.Top, m.LogPath())
+		}
+	}
+	if want := r.sc.Expect.Incident; want != "" && !seen[want] {
+		r.rep.Fail("%s: the scenario is about this etcd bug, and the drill did not see it", want)
+	}
+}
+
+// ReplayCommand is the etcd-drill command line that runs this drill again:
+// the same scenario, backend, size, seed and timing.
+func ReplayCommand(sc Scenario, o Options) string {
+	args := []string{"etcd-drill", "run", sc.Name,
+		"--backend", orEmbedded(o.Backend),
+		"--members", fmt.Sprint(o.Members),
+		"--keys", fmt.Sprint(o.Keys),
+		"--seed", fmt.Sprint(o.Seed)}
+	d := DefaultOptions()
+	if o.WritesAfter != d.WritesAfter {
+		args = append(args, "--writes-after", fmt.Sprint(o.WritesAfter))
+	}
+	if o.Workload.ValueSize != d.Workload.ValueSize {
+		args = append(args, "--value-size", fmt.Sprint(o.Workload.ValueSize))
+	}
+	if o.Workload.Concurrency != d.Workload.Concurrency {
+		args = append(args, "--concurrency", fmt.Sprint(o.Workload.Concurrency))
+	}
+	if o.Timing != d.Timing {
+		args = append(args, "--heartbeat", o.Timing.Heartbeat.String(), "--election", o.Timing.Election.String())
+	}
+	if o.NoFsync {
+		args = append(args, "--unsafe-no-fsync")
+	}
+	if o.Recovery == "runbook" {
+		args = append(args, "--recovery", "runbook", "--runbook", o.Runbook)
+	}
+	return strings.Join(args, " ")
+}
