@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 )
 
@@ -58,7 +59,11 @@ func (r *Report) WriteSummary(w io.Writer, withSteps bool) {
 		if i.Workaround != "" {
 			fmt.Fprintf(w, "          workaround: %s\n", i.Workaround)
 		}
-		fmt.Fprintf(w, "          evidence in %s; replay: %s\n", i.Log, i.Replay)
+		where := fmt.Sprintf("%d lines of %s in the report", len(i.Excerpt), filepath.Base(i.Log))
+		if r.Kept {
+			where = i.Log
+		}
+		fmt.Fprintf(w, "          evidence: %s; replay: %s\n", where, i.Replay)
 	}
 	if d := r.Deadline; d != nil {
 		fmt.Fprintf(w, "DEADLINE: step %s passed %.0fs; member logs to read: %s\n", d.Step, d.Seconds, strings.Join(d.Logs, ", "))
