@@ -79,9 +79,13 @@ func SchemelessUpdate(ctx context.Context, c *harness.Cluster, via, target strin
 	return id, rawMemberUpdate(ctx, v.ClientURL(), id, hostOf(t.PeerURL()), 2*time.Second)
 }
 
-// Confirm waits until every member but the updated one has panicked with
-// failed NewURLs, proves the one left takes no write, then restarts a
-// panicked member on its data dir and waits for it to panic again.
+// Confirm waits until the members that applied the update have panicked
+// with failed NewURLs, proves the ones left take no write, then restarts
+// enough panicked members on their data dirs to make a quorum with the
+// ones left, and waits for them to panic again. With more than 3 members a
+// follower may not learn that the update was committed before the members
+// that did died: it stays up, without quorum (Effect.Members then lists
+// only the members that panicked).
 func (f SchemelessPeerURL) Confirm(ctx context.Context, d *harness.Drill, e *harness.Effect) error {
 	c := d.Cluster
 	wait := f.PanicWait
@@ -92,44 +96,94 @@ func (f SchemelessPeerURL) Confirm(ctx context.Context, d *harness.Drill, e *har
 	for _, name := range e.Members {
 		victims = append(victims, c.Member(name))
 	}
-	if err := waitPanics(ctx, victims, wait); err != nil {
+	panicked, up, err := waitPanics(ctx, victims, wait, panicSpread(c))
+	if err != nil {
 		return err
 	}
+	e.Members = harness.Names(panicked)
 	e.InForce = time.Since(e.At)
 	e.Detail += fmt.Sprintf("; %s panicked (%s) within %s", strings.Join(e.Members, ", "), PanicNewURLs, e.InForce.Round(time.Millisecond))
+	if len(up) > 0 {
+		e.Detail += fmt.Sprintf("; %s did not learn the update was committed before the others died: up, without quorum", strings.Join(harness.Names(up), ", "))
+	}
 	if err := NoWriteFor(ctx, c, QuorumLossWindow(c)); err != nil {
 		return err
 	}
 	e.QuorumLost = true
 	e.Detail += "; quorum lost"
-	first := victims[0].Name()
-	m, err := c.Restart(ctx, first)
-	if err != nil {
-		return err
+	// The restarted members learn that the update is committed only from a
+	// leader, and elect one only as a quorum with the members still up (the
+	// updated one among them).
+	restart := max(len(c.Members())/2+1-1-len(up), 1)
+	var again []backend.Member
+	for _, v := range panicked[:min(restart, len(panicked))] {
+		m, err := c.Restart(ctx, v.Name())
+		if err != nil {
+			return err
+		}
+		again = append(again, m)
 	}
-	if err := waitPanics(ctx, []backend.Member{m}, wait); err != nil {
+	// The first to panic again takes the quorum down with it: the others
+	// may stay up.
+	crashed, stuck, err := waitPanics(ctx, again, wait, panicSpread(c))
+	if err != nil {
 		return fmt.Errorf("restarted member did not crash again: %w", err)
 	}
-	e.Detail += fmt.Sprintf("; %s restarted on its data dir and panicked again: a crash loop", first)
+	e.Detail += fmt.Sprintf("; %s restarted on their data dirs, %s panicked again: a crash loop%s",
+		strings.Join(harness.Names(again), ", "), strings.Join(harness.Names(crashed), ", "), notCrashed(stuck))
 	return nil
 }
 
-// waitPanics waits until every member of ms has exited with a panic that
-// names failed NewURLs.
-func waitPanics(ctx context.Context, ms []backend.Member, wait time.Duration) error {
-	wctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	for _, m := range ms {
-		select {
-		case <-m.Exited():
-		case <-wctx.Done():
-			return fmt.Errorf("member %s did not crash within %s of the update", m.Name(), wait)
+// panicSpread is how long, after the first member panicked, the others have
+// to learn the commit and panic too: a few heartbeats, generously.
+func panicSpread(c *harness.Cluster) time.Duration {
+	return max(2*time.Second, 4*c.Timing().Election)
+}
+
+func notCrashed(ms []backend.Member) string {
+	if len(ms) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%s up again, without quorum)", strings.Join(harness.Names(ms), ", "))
+}
+
+// waitPanics waits up to wait for a member of ms to exit, then up to spread
+// more for the others; it returns those that exited, each with a panic that
+// names failed NewURLs (an exit without it is an error), and those still up.
+func waitPanics(ctx context.Context, ms []backend.Member, wait, spread time.Duration) (exited, up []backend.Member, err error) {
+	deadline := time.Now().Add(wait)
+	firstSeen := false
+	for {
+		exited, up = exited[:0], up[:0]
+		for _, m := range ms {
+			select {
+			case <-m.Exited():
+				exited = append(exited, m)
+			default:
+				up = append(up, m)
+			}
 		}
-		if p := m.ExitStatus().Panic; !strings.Contains(p, PanicNewURLs) {
-			return fmt.Errorf("member %s exited without the expected panic (%q): %+v", m.Name(), PanicNewURLs, m.ExitStatus())
+		if len(exited) > 0 && !firstSeen {
+			firstSeen, deadline = true, time.Now().Add(spread)
+		}
+		if len(up) == 0 || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	return nil
+	if len(exited) == 0 {
+		return nil, nil, fmt.Errorf("member %s did not crash within %s of the update", up[0].Name(), wait)
+	}
+	for _, m := range exited {
+		if p := m.ExitStatus().Panic; !strings.Contains(p, PanicNewURLs) {
+			return nil, nil, fmt.Errorf("member %s exited without the expected panic (%q): %+v", m.Name(), PanicNewURLs, m.ExitStatus())
+		}
+	}
+	return exited, up, nil
 }
 
 // UnreachablePeerURLs updates the peer URLs of a majority to well-formed URLs

@@ -18,6 +18,26 @@ var _ = Describe("A peer URL without a scheme", func() {
 		})
 	}
 
+	It("crash-loops on 5 members too, where a follower may miss the commit and stay up without quorum, on the process backend", Label("process"), func(ctx SpecContext) {
+		rep := drilltest.Run(ctx, "wrong-peer-urls/snapshot-restore", drilltest.Options("process", 5, 2000))
+		Expect(rep.Passed).To(BeTrue(), "%v", rep.Failures)
+		Expect(rep.Fault.QuorumLost).To(BeTrue())
+		Expect(len(rep.Fault.Members)).To(BeNumerically(">=", 2), "the members that panicked: enough to lose quorum")
+		count := map[string]int{}
+		for _, p := range rep.Panics {
+			Expect(p.Message).To(ContainSubstring(faults.PanicNewURLs))
+			count[p.Member]++
+		}
+		twice := 0
+		for _, n := range count {
+			if n == 2 {
+				twice++
+			}
+		}
+		Expect(twice).To(BeNumerically(">=", 1), "a restarted member panics again: %v", rep.Panics)
+		drilltest.ExpectRestoredFromSnapshot(rep, 5)
+	})
+
 	It("is refused up front on the embedded backend, where a panic would take the harness down", Label("embedded"), func(ctx SpecContext) {
 		sc, err := scenarios.Lookup("wrong-peer-urls/snapshot-restore")
 		Expect(err).NotTo(HaveOccurred())
