@@ -92,6 +92,7 @@ usage:
   etcd-drill list                      list the scenarios
   etcd-drill run SCENARIO [flags]      run one drill (etcd-drill run --help for flags)
   etcd-drill cleanup                   remove containers and networks that killed runs left behind
+  etcd-drill soak --count N --seed S   run N random drills in a row; report leaks, hangs, flakes (soak --help)
 
 exit status: 0 passed, 1 an assertion failed, 2 bad input
 `
@@ -111,6 +112,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "run":
 		var code int
 		code, err = cmdRun(ctx, args[1:], stdout, stderr)
+		if c := interruptedCode(ctx); c != 0 && code != 2 {
+			if err != nil {
+				fmt.Fprintln(stderr, "etcd-drill: "+err.Error())
+			}
+			return c
+		}
+		if err == nil {
+			return code
+		}
+	case "soak":
+		var code int
+		code, err = cmdSoak(ctx, args[1:], stdout, stderr)
 		if c := interruptedCode(ctx); c != 0 && code != 2 {
 			if err != nil {
 				fmt.Fprintln(stderr, "etcd-drill: "+err.Error())

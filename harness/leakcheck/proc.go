@@ -1,0 +1,278 @@
+package leakcheck
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// What a process holds, read from /proc: its open descriptors, its
+// descendants, the loopback ports they listen on, and its goroutines. A soak
+// (etcd-drill soak) counts these before its first drill and after each one.
+
+// FDs lists this process's open descriptors and what each points to (a path,
+// socket:[inode], pipe:[inode], anon_inode:[eventpoll]...). The descriptor
+// used to read /proc/self/fd is in the list, as it is on every call.
+func FDs() (map[int]string, error) {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return nil, fmt.Errorf("list descriptors: %w", err)
+	}
+	out := make(map[int]string, len(entries))
+	for _, e := range entries {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		target, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if err != nil {
+			continue // closed meanwhile (the directory's own descriptor)
+		}
+		out[fd] = target
+	}
+	return out, nil
+}
+
+// Process is a descendant process.
+type Process struct {
+	PID, PPID int
+	Comm      string
+	// State is /proc/PID/stat's: R, S, D, Z (a zombie nobody reaped)...
+	State byte
+}
+
+func (p Process) String() string {
+	s := fmt.Sprintf("pid %d %s", p.PID, p.Comm)
+	if p.State == 'Z' {
+		s += " (zombie)"
+	}
+	return s
+}
+
+// Descendants lists the processes whose parent is pid, and theirs, down to
+// the last generation, keyed by pid. Zombies are included: a child that
+// ended and was never waited for is a leak too.
+func Descendants(pid int) (map[int]Process, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, fmt.Errorf("list processes: %w", err)
+	}
+	children := map[int][]Process{}
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue // ended meanwhile
+		}
+		proc, ok := parseStat(p, b)
+		if ok {
+			children[proc.PPID] = append(children[proc.PPID], proc)
+		}
+	}
+	out := map[int]Process{}
+	queue := []int{pid}
+	for len(queue) > 0 {
+		parent := queue[0]
+		queue = queue[1:]
+		for _, c := range children[parent] {
+			if _, seen := out[c.PID]; seen {
+				continue
+			}
+			out[c.PID] = c
+			queue = append(queue, c.PID)
+		}
+	}
+	return out, nil
+}
+
+// parseStat reads "pid (comm) S ppid ...", where comm may hold spaces and
+// parentheses.
+func parseStat(pid int, stat []byte) (Process, bool) {
+	open, end := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
+	if open < 0 || end < open || end+2 >= len(stat) {
+		return Process{}, false
+	}
+	f := strings.Fields(string(stat[end+2:]))
+	if len(f) < 2 || len(f[0]) == 0 {
+		return Process{}, false
+	}
+	ppid, err := strconv.Atoi(f[1])
+	if err != nil {
+		return Process{}, false
+	}
+	return Process{PID: pid, PPID: ppid, Comm: string(stat[open+1 : end]), State: f[0][0]}, true
+}
+
+// LoopbackListeners lists the TCP sockets listening on 127.0.0.1 (IPv4, or
+// IPv4-mapped IPv6) that one of pids holds open, as "127.0.0.1:PORT" ->
+// the pid holding it.
+func LoopbackListeners(pids ...int) (map[string]int, error) {
+	ports := map[uint64]int{} // inode -> port
+	for _, file := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		if err := loopbackListening(file, ports); err != nil {
+			return nil, err
+		}
+	}
+	out := map[string]int{}
+	if len(ports) == 0 {
+		return out, nil
+	}
+	for _, pid := range pids {
+		dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue // ended meanwhile, or not ours to read
+		}
+		for _, e := range entries {
+			target, err := os.Readlink(dir + "/" + e.Name())
+			if err != nil || !strings.HasPrefix(target, "socket:[") {
+				continue
+			}
+			inode, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(target, "socket:["), "]"), 10, 64)
+			if err != nil {
+				continue
+			}
+			if port, ok := ports[inode]; ok {
+				out["127.0.0.1:"+strconv.Itoa(port)] = pid
+			}
+		}
+	}
+	return out, nil
+}
+
+// Local addresses of 127.0.0.1 as /proc/net/tcp and tcp6 write them (the
+// kernel's byte order on little-endian machines).
+const (
+	loopback4       = "0100007F"
+	loopback4Mapped = "0000000000000000FFFF00000100007F"
+	stateListening  = "0A"
+)
+
+func loopbackListening(file string, out map[uint64]int) error {
+	f, err := os.Open(file)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil
+		}
+		return fmt.Errorf("read %s: %w", file, err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Scan() // header
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 10 || fields[3] != stateListening {
+			continue
+		}
+		addr, portHex, ok := strings.Cut(fields[1], ":")
+		if !ok || (addr != loopback4 && addr != loopback4Mapped) {
+			continue
+		}
+		port, err := strconv.ParseUint(portHex, 16, 16)
+		if err != nil {
+			continue
+		}
+		if inode, err := strconv.ParseUint(fields[9], 10, 64); err == nil && inode != 0 {
+			out[inode] = int(port)
+		}
+	}
+	return sc.Err()
+}
+
+// GoroutineIDs lists the goroutines running now, each with what names it
+// best in a leak report: the function that created it ("created by ...", or
+// its own top function when the runtime gives no creator) and its state.
+func GoroutineIDs() map[uint64]string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	out := map[uint64]string{}
+	for _, block := range strings.Split(string(buf), "\n\n") {
+		lines := strings.Split(strings.TrimSpace(block), "\n")
+		if len(lines) < 2 || !strings.HasPrefix(lines[0], "goroutine ") {
+			continue
+		}
+		head := strings.Fields(strings.TrimPrefix(lines[0], "goroutine "))
+		id, err := strconv.ParseUint(head[0], 10, 64)
+		if err != nil {
+			continue
+		}
+		state := strings.TrimSuffix(strings.Join(head[1:], " "), ":")
+		name := funcName(lines[1])
+		for _, l := range lines {
+			if c, ok := strings.CutPrefix(l, "created by "); ok {
+				name = "created by " + strings.Fields(c)[0]
+				break
+			}
+		}
+		out[id] = name + " " + state
+	}
+	return out
+}
+
+// funcName is the function of a stack line "pkg.fn(args...)".
+func funcName(line string) string {
+	if i := strings.LastIndexByte(line, '('); i > 0 {
+		return line[:i]
+	}
+	return line
+}
+
+// Summarize groups descriptions (of goroutines, descriptors...) by text,
+// most frequent first, at most limit groups: "3× a; 1× b; 2 more".
+func Summarize(items []string, limit int) string {
+	counts := map[string]int{}
+	for _, it := range items {
+		counts[it]++
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if counts[keys[i]] != counts[keys[j]] {
+			return counts[keys[i]] > counts[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	var parts []string
+	for i, k := range keys {
+		if i == limit {
+			parts = append(parts, fmt.Sprintf("%d more", len(keys)-limit))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%d× %s", counts[k], k))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Poll calls clean every 50 ms until it reports true or timeout passes, and
+// says whether it did: goroutines and descriptors of a finished drill are
+// released in the background, so a short wait is normal.
+func Poll(timeout time.Duration, clean func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if clean() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
