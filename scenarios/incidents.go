@@ -21,13 +21,17 @@ func (r *runner) collectIncidents() {
 	replay := ReplayCommand(r.sc, r.o)
 	seen, read := map[string]bool{}, map[string]bool{}
 	for _, c := range r.d.Clusters() {
+		explained := map[string]bool{}
 		for _, i := range c.Incidents() {
 			i.Replay = replay
 			r.rep.AddIncident(i)
-			seen[i.Name] = true
+			seen[i.Name], explained[i.Member] = true, true
 		}
 		for _, m := range c.AllMembers() {
-			if read[m.LogPath()] {
+			// A member whose loop is already an incident floods its log
+			// as a symptom of it (the embedded backend's spin runs at 4,000
+			// sampled lines a second): that incident says it.
+			if read[m.LogPath()] || explained[m.Name()] {
 				continue
 			}
 			read[m.LogPath()] = true
