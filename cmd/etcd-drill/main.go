@@ -109,21 +109,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdList(args[1:], stdout)
 	case "cleanup":
 		err = cmdCleanup(ctx, args[1:], stdout)
-	case "run":
+	case "run", "soak":
+		cmd := map[string]func(context.Context, []string, io.Writer, io.Writer) (int, error){"run": cmdRun, "soak": cmdSoak}[args[0]]
 		var code int
-		code, err = cmdRun(ctx, args[1:], stdout, stderr)
-		if c := interruptedCode(ctx); c != 0 && code != 2 {
-			if err != nil {
-				fmt.Fprintln(stderr, "etcd-drill: "+err.Error())
-			}
-			return c
-		}
-		if err == nil {
-			return code
-		}
-	case "soak":
-		var code int
-		code, err = cmdSoak(ctx, args[1:], stdout, stderr)
+		code, err = cmd(ctx, args[1:], stdout, stderr)
 		if c := interruptedCode(ctx); c != 0 && code != 2 {
 			if err != nil {
 				fmt.Fprintln(stderr, "etcd-drill: "+err.Error())
@@ -137,7 +126,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		err = badInput("unknown command %q (want list, run or cleanup)", args[0])
+		err = badInput("unknown command %q (want list, run, soak or cleanup)", args[0])
 	}
 	var ue usageError
 	switch {

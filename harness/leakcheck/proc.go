@@ -1,7 +1,6 @@
 package leakcheck
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"os"
@@ -10,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/etcd-drill/etcd-drill/harness/sockets"
 )
 
 // What a process holds, read from /proc: its open descriptors, its
@@ -112,80 +113,10 @@ func parseStat(pid int, stat []byte) (Process, bool) {
 	return Process{PID: pid, PPID: ppid, Comm: string(stat[open+1 : end]), State: f[0][0]}, true
 }
 
-// LoopbackListeners lists the TCP sockets listening on 127.0.0.1 (IPv4, or
-// IPv4-mapped IPv6) that one of pids holds open, as "127.0.0.1:PORT" ->
-// the pid holding it.
+// LoopbackListeners lists the TCP sockets listening on 127.0.0.1 that one
+// of pids holds open, as "127.0.0.1:PORT" -> the pid holding it.
 func LoopbackListeners(pids ...int) (map[string]int, error) {
-	ports := map[uint64]int{} // inode -> port
-	for _, file := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		if err := loopbackListening(file, ports); err != nil {
-			return nil, err
-		}
-	}
-	out := map[string]int{}
-	if len(ports) == 0 {
-		return out, nil
-	}
-	for _, pid := range pids {
-		dir := "/proc/" + strconv.Itoa(pid) + "/fd"
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			continue // ended meanwhile, or not ours to read
-		}
-		for _, e := range entries {
-			target, err := os.Readlink(dir + "/" + e.Name())
-			if err != nil || !strings.HasPrefix(target, "socket:[") {
-				continue
-			}
-			inode, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(target, "socket:["), "]"), 10, 64)
-			if err != nil {
-				continue
-			}
-			if port, ok := ports[inode]; ok {
-				out["127.0.0.1:"+strconv.Itoa(port)] = pid
-			}
-		}
-	}
-	return out, nil
-}
-
-// Local addresses of 127.0.0.1 as /proc/net/tcp and tcp6 write them (the
-// kernel's byte order on little-endian machines).
-const (
-	loopback4       = "0100007F"
-	loopback4Mapped = "0000000000000000FFFF00000100007F"
-	stateListening  = "0A"
-)
-
-func loopbackListening(file string, out map[uint64]int) error {
-	f, err := os.Open(file)
-	if err != nil {
-		if os.IsNotExist(err) {
-			return nil
-		}
-		return fmt.Errorf("read %s: %w", file, err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Scan() // header
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 10 || fields[3] != stateListening {
-			continue
-		}
-		addr, portHex, ok := strings.Cut(fields[1], ":")
-		if !ok || (addr != loopback4 && addr != loopback4Mapped) {
-			continue
-		}
-		port, err := strconv.ParseUint(portHex, 16, 16)
-		if err != nil {
-			continue
-		}
-		if inode, err := strconv.ParseUint(fields[9], 10, 64); err == nil && inode != 0 {
-			out[inode] = int(port)
-		}
-	}
-	return sc.Err()
+	return sockets.LoopbackListeners(pids...)
 }
 
 // GoroutineIDs lists the goroutines running now, each with what names it

@@ -27,41 +27,93 @@ func inodes(state string, ports []int) (map[uint64]bool, error) {
 		want[p] = true
 	}
 	out := map[uint64]bool{}
-	for _, file := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		if err := scan(file, state, want, out); err != nil {
-			return nil, err
+	err := eachSocket(state, func(_ string, port int, inode uint64) {
+		if want[port] {
+			out[inode] = true
 		}
-	}
-	return out, nil
+	})
+	return out, err
 }
 
-func scan(file, state string, want map[int]bool, out map[uint64]bool) error {
-	f, err := os.Open(file)
+// eachSocket calls f with the local address (as the kernel writes it, in
+// hex), the local port and the inode of every TCP socket in state, IPv4 and
+// IPv6.
+func eachSocket(state string, f func(addr string, port int, inode uint64)) error {
+	for _, file := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		if err := scan(file, state, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func scan(file, state string, f func(addr string, port int, inode uint64)) error {
+	fh, err := os.Open(file)
 	if err != nil {
 		if os.IsNotExist(err) {
 			return nil
 		}
 		return fmt.Errorf("read %s: %w", file, err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
+	defer fh.Close()
+	sc := bufio.NewScanner(fh)
 	sc.Scan() // header
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
 		if len(fields) < 10 || fields[3] != state {
 			continue
 		}
-		local := fields[1]
-		i := strings.LastIndexByte(local, ':')
-		port, err := strconv.ParseUint(local[i+1:], 16, 16)
-		if err != nil || !want[int(port)] {
+		addr, portHex, ok := strings.Cut(fields[1], ":")
+		if !ok {
+			continue
+		}
+		port, err := strconv.ParseUint(portHex, 16, 16)
+		if err != nil {
 			continue
 		}
 		if inode, err := strconv.ParseUint(fields[9], 10, 64); err == nil && inode != 0 {
-			out[inode] = true
+			f(addr, int(port), inode)
 		}
 	}
 	return sc.Err()
+}
+
+// Local addresses of 127.0.0.1 as /proc/net/tcp and tcp6 write them (the
+// kernel's byte order on little-endian machines).
+const (
+	loopback4       = "0100007F"
+	loopback4Mapped = "0000000000000000FFFF00000100007F"
+)
+
+// LoopbackListeners lists the TCP sockets listening on 127.0.0.1 (IPv4, or
+// IPv4-mapped IPv6) that one of pids holds open, as "127.0.0.1:PORT" -> the
+// pid holding it.
+func LoopbackListeners(pids ...int) (map[string]int, error) {
+	ports := map[uint64]int{} // inode -> port
+	err := eachSocket(stateListen, func(addr string, port int, inode uint64) {
+		if addr == loopback4 || addr == loopback4Mapped {
+			ports[inode] = port
+		}
+	})
+	out := map[string]int{}
+	if err != nil || len(ports) == 0 {
+		return out, err
+	}
+	for _, pid := range pids {
+		dir := "/proc/" + strconv.Itoa(pid) + "/fd/"
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue // ended meanwhile, or not ours to read
+		}
+		for _, e := range entries {
+			if ino, ok := socketInode(dir + e.Name()); ok {
+				if port, ok := ports[ino]; ok {
+					out["127.0.0.1:"+strconv.Itoa(port)] = pid
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 // socketInode reads the inode of a /proc/PID/fd/N link to a socket.

@@ -12,3 +12,6 @@ func CutOwn(ports ...int) (int, error) { return 0, nil }
 
 // Listeners needs /proc.
 func Listeners(ports ...int) ([]int, error) { return nil, errNoProc }
+
+// LoopbackListeners needs /proc.
+func LoopbackListeners(pids ...int) (map[string]int, error) { return nil, errNoProc }
