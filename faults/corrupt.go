@@ -25,8 +25,8 @@ func (CorruptSnapshot) Name() string { return "corrupt-snapshot" }
 
 func (CorruptSnapshot) Needs() backend.Caps { return backend.Caps{} }
 
-func (f CorruptSnapshot) Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error) {
-	path := d.Snapshot.Path
+func (f CorruptSnapshot) Inject(ctx context.Context, env Env) (harness.Effect, error) {
+	path := env.Snapshot.Path
 	if path == "" {
 		return harness.Effect{}, errors.New("corrupt-snapshot: the drill took no snapshot")
 	}
@@ -61,16 +61,16 @@ func (f CorruptSnapshot) Inject(ctx context.Context, d *harness.Drill) (harness.
 }
 
 // Confirm: the snapshot's sha256 no longer matches the hash at its end.
-func (CorruptSnapshot) Confirm(ctx context.Context, d *harness.Drill, e *harness.Effect) error {
-	ok, err := HashMatches(d.Snapshot.Path)
+func (CorruptSnapshot) Confirm(ctx context.Context, env Env, e harness.Effect) (harness.Effect, error) {
+	ok, err := HashMatches(env.Snapshot.Path)
 	if err != nil {
-		return err
+		return e, err
 	}
 	if ok {
-		return errors.New("the snapshot's integrity hash still matches: nothing was corrupted")
+		return e, errors.New("the snapshot's integrity hash still matches: nothing was corrupted")
 	}
 	e.Detail += "; its integrity hash no longer matches"
-	return nil
+	return e, nil
 }
 
 // HashMatches says whether a snapshot saved by etcdctl still matches the

@@ -1,6 +1,7 @@
 // Package faults holds what a drill does to a cluster, one fault per file.
-// A fault knows nothing of recovery: it acts on the drill's cluster (or its
-// files: data dirs, the snapshot), then proves it took effect.
+// A fault knows nothing of recovery: it acts on the cluster under test (or
+// its files: data dirs, the snapshot), then proves it took effect. It says
+// what it did in its Effect; the scenario runner records it.
 package faults
 
 import (
@@ -16,7 +17,17 @@ type Fault interface {
 	// Needs is what the backend must be able to do for this fault.
 	Needs() backend.Caps
 	// Inject does the damage and says what it did and to whom.
-	Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error)
-	// Confirm proves the fault is in force (quorum lost, say), filling in e.
-	Confirm(ctx context.Context, d *harness.Drill, e *harness.Effect) error
+	Inject(ctx context.Context, env Env) (harness.Effect, error)
+	// Confirm proves the fault is in force (quorum lost, say) and returns
+	// the effect with what it found.
+	Confirm(ctx context.Context, env Env, e harness.Effect) (harness.Effect, error)
+}
+
+// Env is what a fault acts on: the drill's run directory, ports and
+// backend; the cluster under test; the backup taken before it (zero when the
+// scenario takes none).
+type Env struct {
+	Drill    *harness.Drill
+	Cluster  *harness.Cluster
+	Snapshot harness.Snapshot
 }

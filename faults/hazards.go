@@ -26,8 +26,8 @@ func (KillFollower) Needs() backend.Caps {
 
 // Inject kills a follower (the last live member that does not lead), so
 // that the cluster keeps its leader and its quorum.
-func (KillFollower) Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error) {
-	c := d.Cluster
+func (KillFollower) Inject(ctx context.Context, env Env) (harness.Effect, error) {
+	c := env.Cluster
 	live := c.Live()
 	if len(live) < 3 {
 		return harness.Effect{}, fmt.Errorf("kill-follower needs at least 3 live members to keep quorum, have %d", len(live))
@@ -48,27 +48,27 @@ func (KillFollower) Inject(ctx context.Context, d *harness.Drill) (harness.Effec
 }
 
 // Confirm: the follower has exited and the others still take writes.
-func (KillFollower) Confirm(ctx context.Context, d *harness.Drill, e *harness.Effect) error {
-	c := d.Cluster
+func (KillFollower) Confirm(ctx context.Context, env Env, e harness.Effect) (harness.Effect, error) {
+	c := env.Cluster
 	for _, name := range e.Members {
 		m := c.Member(name)
 		if m == nil {
-			return fmt.Errorf("no member %s", name)
+			return e, fmt.Errorf("no member %s", name)
 		}
 		select {
 		case <-m.Exited():
 		default:
-			return fmt.Errorf("member %s still running after kill", name)
+			return e, fmt.Errorf("member %s still running after kill", name)
 		}
 	}
 	// NoWriteFor fails as soon as a write is taken: here that is the proof.
 	err := NoWriteFor(ctx, c, QuorumLossWindow(c))
 	switch {
 	case err == nil:
-		return errors.New("the others lost quorum after losing one follower")
+		return e, errors.New("the others lost quorum after losing one follower")
 	case !errors.Is(err, ErrQuorumKept):
-		return err
+		return e, err
 	}
 	e.Detail += "; the others kept quorum"
-	return nil
+	return e, nil
 }

@@ -42,8 +42,8 @@ func Victims(ms []backend.Member, leader string, n int) []backend.Member {
 	return ordered[:n]
 }
 
-func (KillMajority) Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error) {
-	c := d.Cluster
+func (KillMajority) Inject(ctx context.Context, env Env) (harness.Effect, error) {
+	c := env.Cluster
 	ms := c.Live()
 	if len(ms) == 0 {
 		return harness.Effect{}, errors.New("no live member to kill")
@@ -70,20 +70,20 @@ func (KillMajority) Inject(ctx context.Context, d *harness.Drill) (harness.Effec
 
 // Confirm proves quorum is lost: every victim has exited, and the survivors
 // take no write for longer than they would need to elect a new leader.
-func (k KillMajority) Confirm(ctx context.Context, d *harness.Drill, e *harness.Effect) error {
-	c := d.Cluster
+func (k KillMajority) Confirm(ctx context.Context, env Env, e harness.Effect) (harness.Effect, error) {
+	c := env.Cluster
 	for _, name := range e.Members {
 		if m := c.Member(name); m != nil {
 			select {
 			case <-m.Exited():
 			default:
-				return fmt.Errorf("member %s still running after kill", name)
+				return e, fmt.Errorf("member %s still running after kill", name)
 			}
 		}
 	}
 	err := NoWriteFor(ctx, c, k.window(c))
 	if err != nil {
-		return err
+		return e, err
 	}
 	e.QuorumLost = true
 	if len(c.Live()) == 0 {
@@ -91,7 +91,7 @@ func (k KillMajority) Confirm(ctx context.Context, d *harness.Drill, e *harness.
 	} else {
 		e.Detail += fmt.Sprintf("; quorum lost: %s took no write in %s", strings.Join(harness.Names(c.Live()), ", "), k.window(c))
 	}
-	return nil
+	return e, nil
 }
 
 func (k KillMajority) window(c *harness.Cluster) time.Duration {

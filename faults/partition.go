@@ -21,8 +21,8 @@ func (PartitionMajority) Name() string { return "partition-majority" }
 // Needs peer proxies; the harness lays them out for any backend.
 func (PartitionMajority) Needs() backend.Caps { return backend.Caps{Partition: true} }
 
-func (PartitionMajority) Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error) {
-	c := d.Cluster
+func (PartitionMajority) Inject(ctx context.Context, env Env) (harness.Effect, error) {
+	c := env.Cluster
 	live := c.Live()
 	leader := ""
 	lctx, cancel := context.WithTimeout(ctx, time.Second)
@@ -42,15 +42,15 @@ func (PartitionMajority) Inject(ctx context.Context, d *harness.Drill) (harness.
 
 // Confirm: no member takes a write for three election timeouts, and every
 // member is still running (a partition kills nobody).
-func (PartitionMajority) Confirm(ctx context.Context, d *harness.Drill, e *harness.Effect) error {
-	c := d.Cluster
+func (PartitionMajority) Confirm(ctx context.Context, env Env, e harness.Effect) (harness.Effect, error) {
+	c := env.Cluster
 	if n, all := len(c.Live()), len(c.Members()); n != all {
-		return fmt.Errorf("%d of %d members died in the partition", all-n, all)
+		return e, fmt.Errorf("%d of %d members died in the partition", all-n, all)
 	}
 	if err := NoWriteFor(ctx, c, QuorumLossWindow(c)); err != nil {
-		return err
+		return e, err
 	}
 	e.QuorumLost = true
 	e.Detail += fmt.Sprintf("; quorum lost: no member took a write in %s", QuorumLossWindow(c))
-	return nil
+	return e, nil
 }

@@ -20,13 +20,13 @@ func (LoseDisks) Name() string { return "lose-disks" }
 
 func (LoseDisks) Needs() backend.Caps { return backend.Caps{HardKill: true} }
 
-func (LoseDisks) Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error) {
-	e, err := KillMajority{}.Inject(ctx, d)
+func (LoseDisks) Inject(ctx context.Context, env Env) (harness.Effect, error) {
+	e, err := KillMajority{}.Inject(ctx, env)
 	e.Fault = "lose-disks"
 	if err != nil {
 		return e, err
 	}
-	if err := wipe(ctx, d.Cluster, e.Members); err != nil {
+	if err := wipe(ctx, env.Cluster, e.Members); err != nil {
 		return e, err
 	}
 	e.InForce = time.Since(e.At)
@@ -35,11 +35,11 @@ func (LoseDisks) Inject(ctx context.Context, d *harness.Drill) (harness.Effect, 
 }
 
 // Confirm: the data dirs are gone and the survivors take no write.
-func (LoseDisks) Confirm(ctx context.Context, d *harness.Drill, e *harness.Effect) error {
-	if err := wiped(d.Cluster, e.Members); err != nil {
-		return err
+func (LoseDisks) Confirm(ctx context.Context, env Env, e harness.Effect) (harness.Effect, error) {
+	if err := wiped(env.Cluster, e.Members); err != nil {
+		return e, err
 	}
-	return KillMajority{}.Confirm(ctx, d, e)
+	return KillMajority{}.Confirm(ctx, env, e)
 }
 
 // LoseMember is the permanent loss of one member (a minority): killed, its
@@ -51,8 +51,8 @@ func (LoseMember) Name() string { return "lose-member" }
 func (LoseMember) Needs() backend.Caps { return backend.Caps{HardKill: true} }
 
 // Inject loses a follower, so that the loss alone, not an election, is drilled.
-func (LoseMember) Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error) {
-	c := d.Cluster
+func (LoseMember) Inject(ctx context.Context, env Env) (harness.Effect, error) {
+	c := env.Cluster
 	live := c.Live()
 	if len(live) < 3 {
 		return harness.Effect{}, fmt.Errorf("lose-member needs at least 3 live members to keep quorum, have %d", len(live))
@@ -76,19 +76,19 @@ func (LoseMember) Inject(ctx context.Context, d *harness.Drill) (harness.Effect,
 }
 
 // Confirm: the data dir is gone and the others still take writes.
-func (LoseMember) Confirm(ctx context.Context, d *harness.Drill, e *harness.Effect) error {
-	if err := wiped(d.Cluster, e.Members); err != nil {
-		return err
+func (LoseMember) Confirm(ctx context.Context, env Env, e harness.Effect) (harness.Effect, error) {
+	if err := wiped(env.Cluster, e.Members); err != nil {
+		return e, err
 	}
-	err := NoWriteFor(ctx, d.Cluster, QuorumLossWindow(d.Cluster))
+	err := NoWriteFor(ctx, env.Cluster, QuorumLossWindow(env.Cluster))
 	switch {
 	case err == nil:
-		return errors.New("the others lost quorum after losing one member")
+		return e, errors.New("the others lost quorum after losing one member")
 	case !errors.Is(err, ErrQuorumKept):
-		return err
+		return e, err
 	}
 	e.Detail += "; the others kept quorum"
-	return nil
+	return e, nil
 }
 
 // wipe waits for each named member to let go of its files, then removes its

@@ -43,8 +43,8 @@ func (SchemelessPeerURL) Needs() backend.Caps {
 
 // Inject updates the last member's peer URL; Effect.Members are the members
 // expected to panic: all the others.
-func (SchemelessPeerURL) Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error) {
-	c := d.Cluster
+func (SchemelessPeerURL) Inject(ctx context.Context, env Env) (harness.Effect, error) {
+	c := env.Cluster
 	live := c.Live()
 	if len(live) < 2 {
 		return harness.Effect{}, errors.New("wrong-peer-urls needs at least 2 live members: the updated member itself does not panic")
@@ -86,8 +86,8 @@ func SchemelessUpdate(ctx context.Context, c *harness.Cluster, via, target strin
 // follower may not learn that the update was committed before the members
 // that did died: it stays up, without quorum (Effect.Members then lists
 // only the members that panicked).
-func (f SchemelessPeerURL) Confirm(ctx context.Context, d *harness.Drill, e *harness.Effect) error {
-	c := d.Cluster
+func (f SchemelessPeerURL) Confirm(ctx context.Context, env Env, e harness.Effect) (harness.Effect, error) {
+	c := env.Cluster
 	wait := f.PanicWait
 	if wait <= 0 {
 		wait = 15 * time.Second
@@ -98,7 +98,7 @@ func (f SchemelessPeerURL) Confirm(ctx context.Context, d *harness.Drill, e *har
 	}
 	panicked, up, err := waitPanics(ctx, victims, wait, panicSpread(c))
 	if err != nil {
-		return err
+		return e, err
 	}
 	e.Members = harness.Names(panicked)
 	e.InForce = time.Since(e.At)
@@ -107,7 +107,7 @@ func (f SchemelessPeerURL) Confirm(ctx context.Context, d *harness.Drill, e *har
 		e.Detail += fmt.Sprintf("; %s did not learn the update was committed before the others died: up, without quorum", strings.Join(harness.Names(up), ", "))
 	}
 	if err := NoWriteFor(ctx, c, QuorumLossWindow(c)); err != nil {
-		return err
+		return e, err
 	}
 	e.QuorumLost = true
 	e.Detail += "; quorum lost"
@@ -119,7 +119,7 @@ func (f SchemelessPeerURL) Confirm(ctx context.Context, d *harness.Drill, e *har
 	for _, v := range panicked[:min(restart, len(panicked))] {
 		m, err := c.Restart(ctx, v.Name())
 		if err != nil {
-			return err
+			return e, err
 		}
 		again = append(again, m)
 	}
@@ -127,11 +127,11 @@ func (f SchemelessPeerURL) Confirm(ctx context.Context, d *harness.Drill, e *har
 	// may stay up.
 	crashed, stuck, err := waitPanics(ctx, again, wait, panicSpread(c))
 	if err != nil {
-		return fmt.Errorf("restarted member did not crash again: %w", err)
+		return e, fmt.Errorf("restarted member did not crash again: %w", err)
 	}
 	e.Detail += fmt.Sprintf("; %s restarted on their data dirs, %s panicked again: a crash loop%s",
 		strings.Join(harness.Names(again), ", "), strings.Join(harness.Names(crashed), ", "), notCrashed(stuck))
-	return nil
+	return e, nil
 }
 
 // panicSpread is how long, after the first member panicked, the others have
@@ -201,8 +201,8 @@ func (UnreachablePeerURLs) Name() string { return "wrong-peer-urls-unreachable" 
 
 func (UnreachablePeerURLs) Needs() backend.Caps { return backend.Caps{} }
 
-func (f UnreachablePeerURLs) Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error) {
-	c := d.Cluster
+func (f UnreachablePeerURLs) Inject(ctx context.Context, env Env) (harness.Effect, error) {
+	c := env.Cluster
 	live := c.Live()
 	n := Majority(len(live))
 	if c.Ports == nil {
@@ -243,15 +243,15 @@ func (f UnreachablePeerURLs) Inject(ctx context.Context, d *harness.Drill) (harn
 // every live member for a while and reports how many writes it took and
 // whether the last ones went through. It asserts nothing: established peer
 // connections may carry on, so quorum may hold or go.
-func (f UnreachablePeerURLs) Confirm(ctx context.Context, d *harness.Drill, e *harness.Effect) error {
-	c := d.Cluster
+func (f UnreachablePeerURLs) Confirm(ctx context.Context, env Env, e harness.Effect) (harness.Effect, error) {
+	c := env.Cluster
 	window := f.Window
 	if window <= 0 {
 		window = 2 * time.Second
 	}
 	o, err := Observe(ctx, c, window)
 	if err != nil {
-		return err
+		return e, err
 	}
 	e.QuorumLost = !o.LastOK
 	verdict := "quorum kept"
@@ -259,7 +259,7 @@ func (f UnreachablePeerURLs) Confirm(ctx context.Context, d *harness.Drill, e *h
 		verdict = "quorum lost"
 	}
 	e.Detail += fmt.Sprintf("; over %s: %d writes acknowledged, %d not; %s", window, o.Acked, o.Refused, verdict)
-	return nil
+	return e, nil
 }
 
 // Observation is what writes through a cluster met over a window.

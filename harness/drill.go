@@ -12,8 +12,6 @@ import (
 	"github.com/etcd-drill/etcd-drill/harness/backend"
 	"github.com/etcd-drill/etcd-drill/harness/logs"
 	"github.com/etcd-drill/etcd-drill/harness/ports"
-	"github.com/etcd-drill/etcd-drill/harness/report"
-	"github.com/etcd-drill/etcd-drill/harness/workload"
 )
 
 // Snapshot is the backup taken during a drill.
@@ -42,8 +40,10 @@ type Effect struct {
 	Detail     string
 }
 
-// Drill is the state one drill hands from step to step. Faults and recoveries
-// read it; the scenario runner owns it.
+// Drill is what the steps of one drill share: the run directory, ports,
+// backend and raft timing, and the clusters started in it, which Close ends.
+// It holds no step's results: each step returns what it did, and the
+// scenario runner alone keeps them.
 type Drill struct {
 	// RunDir holds every member's data dir and log, the snapshot and the
 	// recovery's files.
@@ -62,23 +62,6 @@ type Drill struct {
 	// Token is the original cluster's initial-cluster-token.
 	Token string
 
-	// Cluster is the cluster under test; Recovered the one recovery made.
-	Cluster   *Cluster
-	Recovered *Cluster
-	Workload  *workload.Workload
-	Snapshot  Snapshot
-	Effect    Effect
-	Report    *report.Report
-	// ExpectAt is the revision up to which the ledger must be found in the
-	// recovered keyspace, set by the recovery: the snapshot's revision, the
-	// survivor's, or AllWrites when no acknowledged write may be lost.
-	ExpectAt int64
-	// Baseline says in words what ExpectAt is.
-	Baseline string
-	// Rejected is set by a recovery that refused its backup, as a scenario
-	// about a damaged backup expects: there is no recovered cluster then.
-	Rejected error
-
 	clusters []*Cluster
 	onClose  []func(ctx context.Context) error
 	// failedLogs are the logs of members whose cluster failed to start.
@@ -89,7 +72,8 @@ type Drill struct {
 // (StartMembers killed them): where to look when a start hangs.
 func (d *Drill) FailedStartLogs() []string { return append([]string(nil), d.failedLogs...) }
 
-// AllWrites as ExpectAt: every acknowledged write must be in the keyspace.
+// AllWrites as a baseline revision: every acknowledged write must be in the
+// keyspace.
 const AllWrites = int64(1<<63 - 1)
 
 // NewDrill makes a run directory under base (the system temp dir if empty).

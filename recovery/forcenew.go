@@ -24,24 +24,25 @@ func (ForceNewCluster) NeedsSnapshot() bool { return false }
 // GrownPrefix names members added back after a force-new-cluster: g1, g2...
 const GrownPrefix = "g"
 
-func (ForceNewCluster) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
-	c, err := forceNewSurvivor(ctx, d)
+func (ForceNewCluster) Recover(ctx context.Context, env Env) (Outcome, error) {
+	c, base, err := forceNewSurvivor(ctx, env)
 	if err != nil {
-		return nil, err
+		return Outcome{}, err
 	}
-	if err := grow(ctx, d, c, GrownPrefix, 1, d.Size-1, false); err != nil {
-		return nil, err
+	if err := grow(ctx, env.Drill, c, GrownPrefix, 1, env.Size-1, false); err != nil {
+		return Outcome{}, err
 	}
-	return c, nil
+	return Outcome{Cluster: c, Baseline: base}, nil
 }
 
 // forceNewSurvivor restarts the most up-to-date survivor with
-// --force-new-cluster and returns it as a one-member cluster.
-func forceNewSurvivor(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
-	old := d.Cluster
+// --force-new-cluster and returns it as a one-member cluster, with the
+// revision it keeps.
+func forceNewSurvivor(ctx context.Context, env Env) (*harness.Cluster, Baseline, error) {
+	old := env.Old
 	survivor, rev, err := mostUpToDate(ctx, old)
 	if err != nil {
-		return nil, err
+		return nil, Baseline{}, err
 	}
 	// Down every survivor (crash-consistent, as an operator's kill -9), and
 	// wait until the chosen one has let go of its data dir.
@@ -50,27 +51,26 @@ func forceNewSurvivor(ctx context.Context, d *harness.Drill) (*harness.Cluster, 
 	err = survivor.Wait(wctx)
 	cancel()
 	if err != nil {
-		return nil, err
+		return nil, Baseline{}, err
 	}
 	spec, _ := old.Spec(survivor.Name())
 	spec.ForceNewCluster = true
-	c, err := d.StartMembers(ctx, []backend.MemberSpec{spec})
+	c, err := env.Drill.StartMembers(ctx, []backend.MemberSpec{spec})
 	if err != nil {
-		return nil, fmt.Errorf("restart %s with --force-new-cluster: %w", survivor.Name(), err)
+		return nil, Baseline{}, fmt.Errorf("restart %s with --force-new-cluster: %w", survivor.Name(), err)
 	}
 	cli, err := c.Client()
 	if err != nil {
-		return nil, err
+		return nil, Baseline{}, err
 	}
 	gctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	resp, err := cli.Get(gctx, harness.ProbePrefix+"revision")
 	cancel()
 	if err != nil {
-		return nil, fmt.Errorf("read %s after force-new-cluster: %w", survivor.Name(), err)
+		return nil, Baseline{}, fmt.Errorf("read %s after force-new-cluster: %w", survivor.Name(), err)
 	}
-	d.ExpectAt = resp.Header.Revision
-	d.Baseline = fmt.Sprintf("survivor %s at revision %d (it reported %d before the restart)", survivor.Name(), d.ExpectAt, rev)
-	return c, nil
+	at := resp.Header.Revision
+	return c, Baseline{Revision: at, Why: fmt.Sprintf("survivor %s at revision %d (it reported %d before the restart)", survivor.Name(), at, rev)}, nil
 }
 
 // mostUpToDate picks the live member with the highest applied raft index

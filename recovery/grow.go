@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/etcd-drill/etcd-drill/harness"
 )
 
 // RestoreSeedAndGrow restores ONE member from the snapshot as a one-member
@@ -17,24 +16,25 @@ func (RestoreSeedAndGrow) Name() string { return "restore-seed-and-grow" }
 
 func (RestoreSeedAndGrow) NeedsSnapshot() bool { return true }
 
-func (RestoreSeedAndGrow) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
-	if d.Snapshot.Path == "" {
-		return nil, errors.New("restore-seed-and-grow: the drill took no snapshot")
+func (RestoreSeedAndGrow) Recover(ctx context.Context, env Env) (Outcome, error) {
+	if env.Snapshot.Path == "" {
+		return Outcome{}, errors.New("restore-seed-and-grow: the drill took no snapshot")
 	}
-	stopOld(d)
+	env.stopOld()
+	d := env.Drill
 	seed, err := d.Layout(RestoredPrefix, "restored", d.Token+"-restored", 1)
 	if err != nil {
-		return nil, err
+		return Outcome{}, err
 	}
-	if err := RestoreAll(d, seed, false, 0); err != nil {
-		return nil, err
+	if err := RestoreAll(d, env.Snapshot.Path, seed, false, 0); err != nil {
+		return Outcome{}, err
 	}
 	c, err := d.StartMembers(ctx, seed)
 	if err != nil {
-		return nil, fmt.Errorf("start the seed: %w", err)
+		return Outcome{}, fmt.Errorf("start the seed: %w", err)
 	}
-	if err := grow(ctx, d, c, RestoredPrefix, 2, d.Size-1, false); err != nil {
-		return nil, err
+	if err := grow(ctx, d, c, RestoredPrefix, 2, env.Size-1, false); err != nil {
+		return Outcome{}, err
 	}
-	return c, nil
+	return Outcome{Cluster: c, HashChecked: true}, nil
 }

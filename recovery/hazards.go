@@ -58,45 +58,46 @@ func (RestoreOldToken) Name() string { return "restore-old-token" }
 
 func (RestoreOldToken) NeedsSnapshot() bool { return true }
 
-func (r RestoreOldToken) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
-	if d.Snapshot.Path == "" {
-		return nil, errors.New("restore-old-token: the drill took no snapshot")
+func (r RestoreOldToken) Recover(ctx context.Context, env Env) (Outcome, error) {
+	if env.Snapshot.Path == "" {
+		return Outcome{}, errors.New("restore-old-token: the drill took no snapshot")
 	}
-	if err := stopAndRelease(ctx, d); err != nil {
-		return nil, err
+	if err := env.stopAndRelease(ctx); err != nil {
+		return Outcome{}, err
 	}
-	old, err := walIdentities(d.Cluster)
+	old, err := walIdentities(env.Old)
 	if err != nil {
-		return nil, err
+		return Outcome{}, err
 	}
 	oldID, err := old.clusterID()
 	if err != nil {
-		return nil, err
+		return Outcome{}, err
 	}
+	d := env.Drill
 	token := d.Token
 	if r.NewToken {
 		token = d.Token + "-restored"
 	}
-	specs, err := onOldURLs(d, "restored", token, nil)
+	specs, err := env.onOldURLs("restored", token, nil)
 	if err != nil {
-		return nil, err
+		return Outcome{}, err
 	}
-	if err := RestoreAll(d, specs, false, 0); err != nil {
-		return nil, err
+	if err := RestoreAll(d, env.Snapshot.Path, specs, false, 0); err != nil {
+		return Outcome{}, err
 	}
 	c, err := d.StartMembers(ctx, specs)
 	if err != nil {
-		return nil, fmt.Errorf("start restored cluster: %w", err)
+		return Outcome{}, fmt.Errorf("start restored cluster: %w", err)
 	}
 	cli, err := c.Client()
 	if err != nil {
-		return nil, err
+		return Outcome{}, err
 	}
 	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	resp, err := cli.MemberList(lctx)
 	cancel()
 	if err != nil {
-		return nil, fmt.Errorf("member list of the restored cluster: %w", err)
+		return Outcome{}, fmt.Errorf("member list of the restored cluster: %w", err)
 	}
 	newID := resp.Header.ClusterId
 	sameIDs := 0
@@ -106,17 +107,16 @@ func (r RestoreOldToken) Recover(ctx context.Context, d *harness.Drill) (*harnes
 		}
 	}
 	if newID != oldID {
-		return nil, fmt.Errorf("restore-old-token: restored with token %q on the old peer URLs, the cluster ID is %016x, not the old %016x: hazard %s not found",
+		return Outcome{}, fmt.Errorf("restore-old-token: restored with token %q on the old peer URLs, the cluster ID is %016x, not the old %016x: hazard %s not found",
 			token, newID, oldID, HazardOldClusterID)
 	}
-	d.Report.AddHazard(HazardOldClusterID, fmt.Sprintf(
+	return Outcome{Cluster: c, HashChecked: true, Hazards: []Hazard{{Name: HazardOldClusterID, Detail: fmt.Sprintf(
 		"restored with the OLD initial-cluster-token %q on the old peer URLs, the new cluster has the old cluster ID %016x "+
 			"(read from the old members' WALs), and %d of %d members have their old member IDs: it is the old logical cluster again. "+
 			"etcd tells a peer of another cluster apart only by its cluster ID, so an old member started by mistake on its old data dir "+
 			"would meet no cluster ID mismatch (the rejection hazard/old-member-rejoins shows after a restore with a new token): "+
 			"its member ID is in the restored membership, so it would be taken for that member, old log and all; restore with a new token",
-		token, newID, sameIDs, len(resp.Members)))
-	return c, nil
+		token, newID, sameIDs, len(resp.Members))}}}, nil
 }
 
 // OldMemberRejoins restores a new cluster the guide's way, with a NEW token,
@@ -152,43 +152,44 @@ const (
 	msgIgnoredMismatch = "cluster ID mismatch"
 )
 
-func (r OldMemberRejoins) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
-	if d.Snapshot.Path == "" {
-		return nil, errors.New("old-member-rejoins: the drill took no snapshot")
+func (r OldMemberRejoins) Recover(ctx context.Context, env Env) (Outcome, error) {
+	d := env.Drill
+	if env.Snapshot.Path == "" {
+		return Outcome{}, errors.New("old-member-rejoins: the drill took no snapshot")
 	}
-	if d.Size < 2 {
-		return nil, errors.New("old-member-rejoins: needs at least 2 members, one to restore on its old URLs and one to come back")
+	if env.Size < 2 {
+		return Outcome{}, errors.New("old-member-rejoins: needs at least 2 members, one to restore on its old URLs and one to come back")
 	}
-	if err := stopAndRelease(ctx, d); err != nil {
-		return nil, err
+	if err := env.stopAndRelease(ctx); err != nil {
+		return Outcome{}, err
 	}
-	straggler := stragglerOf(d)
+	straggler := env.Old.Members()[0].Name()
 	fresh := map[string]bool{straggler: true}
 	if r.FreshURLs {
-		for _, m := range d.Cluster.Members() {
+		for _, m := range env.Old.Members() {
 			fresh[m.Name()] = true
 		}
 	}
-	specs, err := onOldURLs(d, "restored", d.Token+"-restored", fresh)
+	specs, err := env.onOldURLs("restored", d.Token+"-restored", fresh)
 	if err != nil {
-		return nil, err
+		return Outcome{}, err
 	}
-	if err := RestoreAll(d, specs, false, 0); err != nil {
-		return nil, err
+	if err := RestoreAll(d, env.Snapshot.Path, specs, false, 0); err != nil {
+		return Outcome{}, err
 	}
 	c, err := d.StartMembers(ctx, specs)
 	if err != nil {
-		return nil, fmt.Errorf("start restored cluster: %w", err)
+		return Outcome{}, fmt.Errorf("start restored cluster: %w", err)
 	}
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	newID, err := c.ClusterID(cctx)
 	cancel()
 	if err != nil {
-		return nil, err
+		return Outcome{}, err
 	}
-	oldSpec, ok := d.Cluster.Spec(straggler)
+	oldSpec, ok := env.Old.Spec(straggler)
 	if !ok {
-		return nil, fmt.Errorf("old-member-rejoins: no spec of old member %s", straggler)
+		return Outcome{}, fmt.Errorf("old-member-rejoins: no spec of old member %s", straggler)
 	}
 	// The straggler appends to its old log: only what it writes from now on counts.
 	logs := []logCursor{{member: straggler, path: oldSpec.LogPath, offset: fileSize(oldSpec.LogPath), straggler: true}}
@@ -196,9 +197,9 @@ func (r OldMemberRejoins) Recover(ctx context.Context, d *harness.Drill) (*harne
 		logs = append(logs, logCursor{member: m.Name(), path: m.LogPath(), offset: fileSize(m.LogPath())})
 	}
 	started := time.Now()
-	m, err := d.Cluster.Restart(ctx, straggler)
+	m, err := env.Old.Restart(ctx, straggler)
 	if err != nil {
-		return nil, fmt.Errorf("start old member %s on its old data dir: %w", straggler, err)
+		return Outcome{}, fmt.Errorf("start old member %s on its old data dir: %w", straggler, err)
 	}
 	found, err := waitMismatch(ctx, logs, orDefault(r.Wait, 5*time.Second))
 	after := time.Since(started)
@@ -218,7 +219,7 @@ func (r OldMemberRejoins) Recover(ctx context.Context, d *harness.Drill) (*harne
 	}
 	wcancel()
 	if err != nil {
-		return nil, err
+		return Outcome{}, err
 	}
 	var rejectedBy, senderSaw []string
 	for _, f := range found {
@@ -233,7 +234,7 @@ func (r OldMemberRejoins) Recover(ctx context.Context, d *harness.Drill) (*harne
 		if r.FreshURLs {
 			where = "on new URLs"
 		}
-		return nil, fmt.Errorf("old-member-rejoins: old member %s (restored cluster %s, %016x) ran %s and no restored member logged %q: hazard %s not found",
+		return Outcome{}, fmt.Errorf("old-member-rejoins: old member %s (restored cluster %s, %016x) ran %s and no restored member logged %q: hazard %s not found",
 			straggler, where, newID, after.Round(time.Millisecond), msgRequestMismatch, HazardOldMemberMismatch)
 	}
 	detail := fmt.Sprintf("old member %s started again on its old data dir and old URLs after the restore (new token, cluster %016x, on the old URLs): "+
@@ -244,49 +245,38 @@ func (r OldMemberRejoins) Recover(ctx context.Context, d *harness.Drill) (*harne
 	// It must not be in the restored membership, under its old member ID.
 	id, err := readWALIdentity(walDir(m))
 	if err != nil {
-		return nil, fmt.Errorf("read the WAL of old member %s: %w", straggler, err)
+		return Outcome{}, fmt.Errorf("read the WAL of old member %s: %w", straggler, err)
 	}
 	cli, err := c.Client()
 	if err != nil {
-		return nil, err
+		return Outcome{}, err
 	}
 	lctx, lcancel := context.WithTimeout(ctx, 5*time.Second)
 	list, err := cli.MemberList(lctx)
 	lcancel()
 	if err != nil {
-		return nil, fmt.Errorf("member list of the restored cluster: %w", err)
+		return Outcome{}, fmt.Errorf("member list of the restored cluster: %w", err)
 	}
 	for _, mm := range list.Members {
 		if mm.ID == id.member {
-			return nil, fmt.Errorf("old-member-rejoins: old member %s (%x) is in the restored cluster's membership", straggler, id.member)
+			return Outcome{}, fmt.Errorf("old-member-rejoins: old member %s (%x) is in the restored cluster's membership", straggler, id.member)
 		}
 	}
 	detail += fmt.Sprintf("; within %s it was %s, then killed; its member ID %x is not in the restored membership (%d members)",
 		after.Round(time.Millisecond), fate, id.member, len(list.Members))
-	d.Report.AddHazard(HazardOldMemberMismatch, detail)
 	if err := c.WaitHealthy(ctx); err != nil {
-		return nil, fmt.Errorf("restored cluster after the old member: %w", err)
+		return Outcome{}, fmt.Errorf("restored cluster after the old member: %w", err)
 	}
-	return c, nil
-}
-
-// stragglerOf picks the old member that comes back: the first the fault hit
-// (the old leader, for kill-majority), else the last member.
-func stragglerOf(d *harness.Drill) string {
-	if len(d.Effect.Members) > 0 {
-		return d.Effect.Members[0]
-	}
-	ms := d.Cluster.Members()
-	return ms[len(ms)-1].Name()
+	return Outcome{Cluster: c, HashChecked: true, Hazards: []Hazard{{Name: HazardOldMemberMismatch, Detail: detail}}}, nil
 }
 
 // stopAndRelease kills what is left of the old cluster and waits until every
 // old member has let go of its data dir and ports.
-func stopAndRelease(ctx context.Context, d *harness.Drill) error {
-	stopOld(d)
+func (env Env) stopAndRelease(ctx context.Context) error {
+	env.stopOld()
 	wctx, cancel := context.WithTimeout(ctx, releaseTimeout)
 	defer cancel()
-	for _, m := range d.Cluster.AllMembers() {
+	for _, m := range env.Old.AllMembers() {
 		if err := m.Wait(wctx); err != nil {
 			return err
 		}
@@ -298,16 +288,16 @@ func stopAndRelease(ctx context.Context, d *harness.Drill) error {
 // slot re-using the name, client URL and peer URL of the old member in that
 // place, with a fresh data dir and log. The members named in fresh get a new
 // name (r<i>) and new ports instead.
-func onOldURLs(d *harness.Drill, dir, token string, fresh map[string]bool) ([]backend.MemberSpec, error) {
-	old := d.Cluster.Members()
-	specs, err := d.Layout(RestoredPrefix, dir, token, len(old))
+func (env Env) onOldURLs(dir, token string, fresh map[string]bool) ([]backend.MemberSpec, error) {
+	old := env.Old.Members()
+	specs, err := env.Drill.Layout(RestoredPrefix, dir, token, len(old))
 	if err != nil {
 		return nil, err
 	}
 	ic := make([]string, len(specs))
 	for i, m := range old {
 		if !fresh[m.Name()] {
-			was, ok := d.Cluster.Spec(m.Name())
+			was, ok := env.Old.Spec(m.Name())
 			if !ok {
 				return nil, fmt.Errorf("no spec of old member %s", m.Name())
 			}

@@ -148,29 +148,28 @@ func (s *side) read(ctx context.Context, key string, attempt time.Duration) (str
 	return string(resp.Kvs[0].Value), true, nil
 }
 
-func (r ForceNewWhileAlive) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
-	c := d.Cluster
-	if len(d.Effect.Members) != 1 {
-		return nil, fmt.Errorf("force-new-cluster-while-alive: the fault must have downed one member, it downed %v", d.Effect.Members)
+func (r ForceNewWhileAlive) Recover(ctx context.Context, env Env) (Outcome, error) {
+	c, d := env.Old, env.Drill
+	dead := env.dead()
+	if len(dead) != 1 {
+		return Outcome{}, fmt.Errorf("force-new-cluster-while-alive: one member must be down, %d are", len(dead))
 	}
-	name := d.Effect.Members[0]
-	downed := c.Member(name)
-	if downed == nil {
-		return nil, fmt.Errorf("force-new-cluster-while-alive: no member %s", name)
-	}
+	downed := dead[0]
+	name := downed.Name()
+	var out Outcome
 	wctx, cancel := context.WithTimeout(ctx, releaseTimeout)
 	err := downed.Wait(wctx)
 	cancel()
 	if err != nil {
-		return nil, err
+		return Outcome{}, err
 	}
 	others := c.Live()
 	if len(others) == 0 {
-		return nil, errors.New("force-new-cluster-while-alive: no other member is alive: this is no hazard drill")
+		return Outcome{}, errors.New("force-new-cluster-while-alive: no other member is alive: this is no hazard drill")
 	}
 	spec, ok := c.Spec(name)
 	if !ok {
-		return nil, fmt.Errorf("force-new-cluster-while-alive: no spec of %s", name)
+		return Outcome{}, fmt.Errorf("force-new-cluster-while-alive: no spec of %s", name)
 	}
 	spec.ForceNewCluster = !r.Plain
 	how := "with --force-new-cluster"
@@ -185,7 +184,7 @@ func (r ForceNewWhileAlive) Recover(ctx context.Context, d *harness.Drill) (*har
 	// is an observation here, and must stay tracked for its exit and panic.
 	m, err := d.Backend.Start(ctx, spec)
 	if err != nil {
-		return nil, fmt.Errorf("restart %s %s: %w", name, how, err)
+		return Outcome{}, fmt.Errorf("restart %s %s: %w", name, how, err)
 	}
 	forced := harness.Adopt(d.Backend, []backend.MemberSpec{spec}, []backend.Member{m})
 	d.Track(forced)
@@ -221,12 +220,12 @@ func (r ForceNewWhileAlive) Recover(ctx context.Context, d *harness.Drill) (*har
 			a.put(ctx, fmt.Sprintf("forced-%d", i), attempt)
 		case len(a.alive()) == 1:
 			if err := probeKept(); err != nil {
-				return nil, err
+				return Outcome{}, err
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return Outcome{}, ctx.Err()
 		case <-time.After(4 * timing.Heartbeat):
 		}
 	}
@@ -237,12 +236,12 @@ func (r ForceNewWhileAlive) Recover(ctx context.Context, d *harness.Drill) (*har
 	readyBy := started.Add(5*time.Second + 2*timing.Election + time.Second)
 	for keptRev == 0 && len(a.alive()) == 1 && time.Now().Before(readyBy) {
 		if err := probeKept(); err != nil {
-			return nil, err
+			return Outcome{}, err
 		}
 		if keptRev == 0 {
 			select {
 			case <-ctx.Done():
-				return nil, ctx.Err()
+				return Outcome{}, ctx.Err()
 			case <-time.After(50 * time.Millisecond):
 			}
 		}
@@ -327,14 +326,14 @@ func (r ForceNewWhileAlive) Recover(ctx context.Context, d *harness.Drill) (*har
 			lcancel()
 		}
 	}
-	d.Report.Note(fmt.Sprintf("%s: %s restarted on its data dir %s while %s ran; it %s", r.Name(), name, how, strings.Join(harness.Names(others), ", "), came))
-	d.Report.Note(fmt.Sprintf("%s: after %s: %s", r.Name(), window, strings.Join(fates, "; ")))
-	d.Report.Note(fmt.Sprintf("%s: %s; %s", r.Name(), sideLine(a), sideLine(b)))
-	d.Report.Note(fmt.Sprintf("%s: %s; %s", r.Name(), aSeesB, bSeesA))
+	out.Notes = append(out.Notes, fmt.Sprintf("%s: %s restarted on its data dir %s while %s ran; it %s", r.Name(), name, how, strings.Join(harness.Names(others), ", "), came))
+	out.Notes = append(out.Notes, fmt.Sprintf("%s: after %s: %s", r.Name(), window, strings.Join(fates, "; ")))
+	out.Notes = append(out.Notes, fmt.Sprintf("%s: %s; %s", r.Name(), sideLine(a), sideLine(b)))
+	out.Notes = append(out.Notes, fmt.Sprintf("%s: %s; %s", r.Name(), aSeesB, bSeesA))
 
 	splitBrain := a.acked > 0 && b.acked > 0 && diverged
 	if len(panicked) == 0 && len(oldExited) == 0 && forcedExited == "" && !diverged {
-		return nil, fmt.Errorf("force-new-cluster-while-alive: %s restarted %s while %s ran, and nothing went wrong within %s "+
+		return Outcome{}, fmt.Errorf("force-new-cluster-while-alive: %s restarted %s while %s ran, and nothing went wrong within %s "+
 			"(every member still running; %s; %s; %s; %s): hazard %s not found",
 			name, how, strings.Join(harness.Names(others), ", "), window, sideLine(a), sideLine(b), aSeesB, bSeesA, HazardForceNewWhileAlive)
 	}
@@ -365,12 +364,12 @@ func (r ForceNewWhileAlive) Recover(ctx context.Context, d *harness.Drill) (*har
 	} else if diverged {
 		verdict = append(verdict, "the two sides disagree on what was written")
 	}
-	if keptRev > 0 && len(a.alive()) == 1 && d.Workload != nil {
+	if keptRev > 0 && len(a.alive()) == 1 && env.Ledger != nil {
 		alone := ""
 		if !b.healthy() {
 			alone = " went on alone under the same cluster ID and"
 		}
-		line, err := forcedData(ctx, forced, m, d.Workload.Ledger(), keptRev)
+		line, err := forcedData(ctx, forced, m, env.Ledger, keptRev)
 		if err != nil {
 			line = "its keyspace could not be read: " + err.Error()
 		}
@@ -382,10 +381,10 @@ func (r ForceNewWhileAlive) Recover(ctx context.Context, d *harness.Drill) (*har
 	// The observation is over: end the forced member, and compare its raft
 	// log with that of an old member that has exited.
 	if err := m.Kill(); err != nil {
-		return nil, fmt.Errorf("kill forced member %s: %w", name, err)
+		return Outcome{}, fmt.Errorf("kill forced member %s: %w", name, err)
 	}
 	if err := m.Wait(ctx); err != nil {
-		return nil, err
+		return Outcome{}, err
 	}
 	for _, o := range others {
 		select {
@@ -402,7 +401,7 @@ func (r ForceNewWhileAlive) Recover(ctx context.Context, d *harness.Drill) (*har
 		}
 		break
 	}
-	d.Report.AddHazard(HazardForceNewWhileAlive, strings.Join(verdict, "; "))
+	out.Hazards = append(out.Hazards, Hazard{Name: HazardForceNewWhileAlive, Detail: strings.Join(verdict, "; ")})
 
 	// Recover the old majority, which held every acknowledged write: start
 	// again on their data dirs the old members that shut down (etcd told
@@ -416,10 +415,10 @@ func (r ForceNewWhileAlive) Recover(ctx context.Context, d *harness.Drill) (*har
 			continue
 		}
 		if p := o.ExitStatus().Panic; p != "" {
-			return nil, fmt.Errorf("force-new-cluster-while-alive: old member %s panicked (%s): the old majority cannot be started again", o.Name(), p)
+			return Outcome{}, fmt.Errorf("force-new-cluster-while-alive: old member %s panicked (%s): the old majority cannot be started again", o.Name(), p)
 		}
 		if _, err := c.Restart(ctx, o.Name()); err != nil {
-			return nil, fmt.Errorf("start old member %s again: %w", o.Name(), err)
+			return Outcome{}, fmt.Errorf("start old member %s again: %w", o.Name(), err)
 		}
 		restarted = append(restarted, o.Name())
 	}
@@ -427,21 +426,22 @@ func (r ForceNewWhileAlive) Recover(ctx context.Context, d *harness.Drill) (*har
 	err = c.WaitHealthy(hctx)
 	hcancel()
 	if err != nil {
-		return nil, fmt.Errorf("the old majority %s after the force-new-cluster: %w", strings.Join(harness.Names(others), ", "), err)
+		return Outcome{}, fmt.Errorf("the old majority %s after the force-new-cluster: %w", strings.Join(harness.Names(others), ", "), err)
 	}
 	if err := c.Remove(ctx, name); err != nil {
-		return nil, err
+		return Outcome{}, err
 	}
 	if err := grow(ctx, d, c, ReplacementPrefix, 1, 1, true); err != nil {
-		return nil, err
+		return Outcome{}, err
 	}
-	d.ExpectAt, d.Baseline = harness.AllWrites, "every acknowledged write (the old majority's data dirs, the forced member replaced)"
+	out.Cluster = c
+	out.Baseline = Baseline{Revision: harness.AllWrites, Why: "every acknowledged write (the old majority's data dirs, the forced member replaced)"}
 	kept := "kept running"
 	if len(restarted) > 0 {
 		kept = "started again on their data dirs: " + strings.Join(restarted, ", ")
 	}
-	d.Report.Note(fmt.Sprintf("recovered: the old majority (%s), %s killed, removed and replaced by a new member", kept, name))
-	return c, nil
+	out.Notes = append(out.Notes, fmt.Sprintf("recovered: the old majority (%s), %s killed, removed and replaced by a new member", kept, name))
+	return out, nil
 }
 
 // forcedData checks the forced member's keyspace against the ledger at the

@@ -21,18 +21,18 @@ func (Heal) Name() string { return "heal" }
 
 func (Heal) NeedsSnapshot() bool { return false }
 
-func (h Heal) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
-	c := d.Cluster
+func (h Heal) Recover(ctx context.Context, env Env) (Outcome, error) {
+	c := env.Old
 	if !c.CanPartition() {
-		return nil, errors.New("heal: this cluster cannot be partitioned, so there is nothing to heal")
+		return Outcome{}, errors.New("heal: this cluster cannot be partitioned, so there is nothing to heal")
 	}
 	cli, err := c.Client()
 	if err != nil {
-		return nil, err
+		return Outcome{}, err
 	}
 	healed := time.Now()
 	if err := c.Heal(ctx); err != nil {
-		return nil, err
+		return Outcome{}, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, orDefault(h.Timeout, 30*time.Second))
 	defer cancel()
@@ -44,7 +44,7 @@ func (h Heal) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, 
 			break
 		}
 		if wctx.Err() != nil {
-			return nil, fmt.Errorf("no write taken %s after the heal: %w", time.Since(healed).Round(time.Millisecond), err)
+			return Outcome{}, fmt.Errorf("no write taken %s after the heal: %w", time.Since(healed).Round(time.Millisecond), err)
 		}
 		select { // a write refused at once (no leader yet) is not retried in a spin
 		case <-wctx.Done():
@@ -52,11 +52,11 @@ func (h Heal) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, 
 		}
 	}
 	after := time.Since(healed)
-	d.Report.Note(fmt.Sprintf("the cluster took a write %s after the heal", after.Round(time.Millisecond)))
-	d.Report.HealSeconds = after.Seconds()
 	if err := c.WaitHealthy(wctx); err != nil {
-		return nil, fmt.Errorf("after the heal: %w", err)
+		return Outcome{}, fmt.Errorf("after the heal: %w", err)
 	}
-	d.ExpectAt, d.Baseline = harness.AllWrites, "every acknowledged write"
-	return c, nil
+	return Outcome{
+		Cluster: c, Baseline: EveryWrite, HealSeconds: after.Seconds(),
+		Notes: []string{fmt.Sprintf("the cluster took a write %s after the heal", after.Round(time.Millisecond))},
+	}, nil
 }

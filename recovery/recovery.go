@@ -1,7 +1,8 @@
 // Package recovery holds the procedures that bring a cluster back, one per
 // file. A recovery knows nothing of the fault that came before it: it reads
-// the drill's state (the snapshot, the old cluster) and returns a healthy
-// cluster.
+// its environment (the old cluster as the fault left it, the backup) and
+// says what it did in an Outcome; it writes neither the report nor the
+// drill's state. The scenario runner alone turns outcomes into the report.
 package recovery
 
 import (
@@ -9,6 +10,7 @@ import (
 
 	"github.com/etcd-drill/etcd-drill/harness"
 	"github.com/etcd-drill/etcd-drill/harness/backend"
+	"github.com/etcd-drill/etcd-drill/harness/workload"
 )
 
 // Recovery is one procedure of the recovery guide.
@@ -16,21 +18,96 @@ type Recovery interface {
 	Name() string
 	// NeedsSnapshot says whether the drill must take a snapshot first.
 	NeedsSnapshot() bool
-	// Recover returns a healthy cluster made from what the drill holds.
-	Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error)
+	// Recover brings a cluster back from what env holds.
+	Recover(ctx context.Context, env Env) (Outcome, error)
+}
+
+// Env is what a recovery works from. Drill gives it the run directory,
+// ports, logs and the means to start clusters (which the drill closes at
+// its end); Old is the cluster under test as the fault left it; Snapshot is
+// the backup taken before the fault (zero when the scenario takes none);
+// Size is how many members the recovered cluster must have.
+type Env struct {
+	Drill    *harness.Drill
+	Old      *harness.Cluster
+	Snapshot harness.Snapshot
+	Size     int
+	// Ledger is the workload's, for the force-new hazard's look at the
+	// forced member's data.
+	Ledger *workload.Ledger
+}
+
+// Outcome is what a recovery did.
+type Outcome struct {
+	// Cluster is the recovered cluster; nil when the recovery Refused its
+	// backup.
+	Cluster *harness.Cluster
+	// Baseline is the revision up to which the ledger must be found in the
+	// recovered cluster; zero means the snapshot's.
+	Baseline Baseline
+	// Refused is why the recovery refused its backup, as a scenario about a
+	// damaged backup expects.
+	Refused error
+	// HashChecked: the restore verified the snapshot's integrity hash.
+	HashChecked bool
+	// Notes are what the recovery observed along the way.
+	Notes []string
+	// Hazards are dangerous outcomes it went looking for and found.
+	Hazards []Hazard
+	// HealSeconds: after a partition, from the heal to the first write taken.
+	HealSeconds float64
+}
+
+// Baseline is a revision and why the recovered keyspace is held to it.
+type Baseline struct {
+	Revision int64
+	Why      string
+}
+
+// EveryWrite is the baseline of a recovery that may lose no acknowledged
+// write (member replace, heal).
+var EveryWrite = Baseline{Revision: harness.AllWrites, Why: "every acknowledged write"}
+
+// Hazard is a dangerous outcome of an operator's mistake, found and named.
+type Hazard struct {
+	Name   string
+	Detail string
 }
 
 // Backuper is a recovery that takes its own backup before the fault (an
 // operator's runbook); the drill takes a snapshot itself for the others.
 type Backuper interface {
-	Backup(ctx context.Context, d *harness.Drill, from backend.Member) (harness.Snapshot, error)
+	Backup(ctx context.Context, env Env, from backend.Member) (harness.Snapshot, error)
 }
 
-// RunbookMayReplace says whether an operator's runbook may stand in for r:
-// only for a plain restore from a snapshot. Where the recovery itself is the
+// RunbookReplaceable is a recovery that an operator's runbook may stand in
+// for: a plain restore from a snapshot. Where the recovery itself is the
 // assertion (a damaged backup refused, a hazard looked for, a copied db
-// refused without --skip-hash-check), a runbook would drop it.
+// refused without --skip-hash-check, a revision bump), a runbook would drop
+// it, and the recovery does not implement this or says false.
+type RunbookReplaceable interface {
+	RunbookMayReplace() bool
+}
+
+// RunbookMayReplace says whether an operator's runbook may stand in for r.
 func RunbookMayReplace(r Recovery) bool {
-	_, ok := r.(SnapshotRestore)
-	return ok
+	rr, ok := r.(RunbookReplaceable)
+	return ok && rr.RunbookMayReplace()
+}
+
+// dead are the members of the old cluster that are down: the ones an
+// operator finds not answering.
+func (env Env) dead() []backend.Member {
+	if env.Old == nil {
+		return nil
+	}
+	var out []backend.Member
+	for _, m := range env.Old.Members() {
+		select {
+		case <-m.Exited():
+			out = append(out, m)
+		default:
+		}
+	}
+	return out
 }

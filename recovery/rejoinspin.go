@@ -31,46 +31,48 @@ func (RejoinPublishSpin) NeedsSnapshot() bool { return false }
 // SpinPrefix names the joins of the last member: j1, j2, ...
 const SpinPrefix = "j"
 
-func (r RejoinPublishSpin) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
-	if d.Size < 3 {
-		return nil, errors.New("rejoin-publish-spin: the joiner's publish must commit without it, which needs 3 members or more")
+func (r RejoinPublishSpin) Recover(ctx context.Context, env Env) (Outcome, error) {
+	d := env.Drill
+	if env.Size < 3 {
+		return Outcome{}, errors.New("rejoin-publish-spin: the joiner's publish must commit without it, which needs 3 members or more")
 	}
-	c, err := forceNewSurvivor(ctx, d)
+	c, base, err := forceNewSurvivor(ctx, env)
 	if err != nil {
-		return nil, err
+		return Outcome{}, err
 	}
-	if err := grow(ctx, d, c, GrownPrefix, 1, d.Size-2, false); err != nil {
-		return nil, err
+	out := Outcome{Cluster: c, Baseline: base}
+	if err := grow(ctx, d, c, GrownPrefix, 1, env.Size-2, false); err != nil {
+		return Outcome{}, err
 	}
 	attempts := max(r.Attempts, 1)
 	for attempt := 1; attempt <= attempts; attempt++ {
 		specs, err := d.LayoutFrom(SpinPrefix, attempt, "grown", c.Token, 1)
 		if err != nil {
-			return nil, err
+			return Outcome{}, err
 		}
 		m, err := c.Join(ctx, specs[0])
 		if err != nil {
-			return nil, fmt.Errorf("join %s: %w", specs[0].Name, err)
+			return Outcome{}, fmt.Errorf("join %s: %w", specs[0].Name, err)
 		}
 		if spun(c, m.Name()) || attempt == attempts {
-			d.Report.Note(fmt.Sprintf("rejoin-publish-spin: %d joins of the last member, the last one %s", attempt, spinWord(spun(c, m.Name()))))
-			return c, nil
+			out.Notes = append(out.Notes, fmt.Sprintf("rejoin-publish-spin: %d joins of the last member, the last one %s", attempt, spinWord(spun(c, m.Name()))))
+			return out, nil
 		}
 		// No spin this time: take the member out and add a fresh one.
 		if err := c.Remove(ctx, m.Name()); err != nil {
-			return nil, err
+			return Outcome{}, err
 		}
 		if err := m.Kill(); err != nil {
-			return nil, err
+			return Outcome{}, err
 		}
 		if err := m.Wait(ctx); err != nil {
-			return nil, err
+			return Outcome{}, err
 		}
 		if err := os.RemoveAll(m.DataDir()); err != nil {
-			return nil, fmt.Errorf("remove the data dir of %s: %w", m.Name(), err)
+			return Outcome{}, fmt.Errorf("remove the data dir of %s: %w", m.Name(), err)
 		}
 	}
-	return c, nil
+	return out, nil
 }
 
 // spun says whether the cluster saw member name spin.

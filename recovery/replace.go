@@ -21,23 +21,24 @@ func (MemberReplace) NeedsSnapshot() bool { return false }
 // ReplacementPrefix names replacement members n1, n2, ...
 const ReplacementPrefix = "n"
 
-func (MemberReplace) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
-	c := d.Cluster
-	lost := d.Effect.Members
+// Recover replaces the members of the old cluster that are down, as an
+// operator replaces the ones that do not answer.
+func (MemberReplace) Recover(ctx context.Context, env Env) (Outcome, error) {
+	c := env.Old
+	lost := harness.Names(env.dead())
 	if len(lost) == 0 {
-		return nil, errors.New("member-replace: the fault lost no member")
+		return Outcome{}, errors.New("member-replace: no member of the cluster is down")
 	}
 	for _, name := range lost {
 		if err := c.Remove(ctx, name); err != nil {
-			return nil, err
+			return Outcome{}, err
 		}
 	}
-	if err := grow(ctx, d, c, ReplacementPrefix, 1, len(lost), false); err != nil {
-		return nil, err
+	if err := grow(ctx, env.Drill, c, ReplacementPrefix, 1, len(lost), false); err != nil {
+		return Outcome{}, err
 	}
-	d.ExpectAt, d.Baseline = harness.AllWrites, "every acknowledged write"
 	if err := c.WaitHealthy(ctx); err != nil {
-		return nil, fmt.Errorf("cluster after replacing %v: %w", lost, err)
+		return Outcome{}, fmt.Errorf("cluster after replacing %v: %w", lost, err)
 	}
-	return c, nil
+	return Outcome{Cluster: c, Baseline: EveryWrite}, nil
 }

@@ -39,38 +39,43 @@ func (SnapshotRestore) NeedsSnapshot() bool { return true }
 // RestoredPrefix names the members of a restored cluster r1, r2, ...
 const RestoredPrefix = "r"
 
-func (r SnapshotRestore) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
-	if d.Snapshot.Path == "" {
-		return nil, errors.New("snapshot-restore: the drill took no snapshot")
+// RunbookMayReplace: an operator's runbook may stand in for a plain
+// restore, not for one whose hash check or revision bump is the point.
+func (r SnapshotRestore) RunbookMayReplace() bool { return !r.SkipHashCheck && r.RevisionBump == 0 }
+
+func (r SnapshotRestore) Recover(ctx context.Context, env Env) (Outcome, error) {
+	if env.Snapshot.Path == "" {
+		return Outcome{}, errors.New("snapshot-restore: the drill took no snapshot")
 	}
-	stopOld(d)
-	specs, err := d.Layout(RestoredPrefix, "restored", d.Token+"-restored", d.Size)
+	env.stopOld()
+	d := env.Drill
+	specs, err := d.Layout(RestoredPrefix, "restored", d.Token+"-restored", env.Size)
 	if err != nil {
-		return nil, err
+		return Outcome{}, err
 	}
-	if err := RestoreAll(d, specs, r.SkipHashCheck, r.RevisionBump); err != nil {
-		return nil, err
+	if err := RestoreAll(d, env.Snapshot.Path, specs, r.SkipHashCheck, r.RevisionBump); err != nil {
+		return Outcome{}, err
 	}
 	c, err := d.StartMembers(ctx, specs)
 	if err != nil {
-		return nil, fmt.Errorf("start restored cluster: %w", err)
+		return Outcome{}, fmt.Errorf("start restored cluster: %w", err)
 	}
-	return c, nil
+	return Outcome{Cluster: c, HashChecked: !r.SkipHashCheck}, nil
 }
 
 // stopOld kills what is left of the old cluster, as an operator stops the
 // survivors before a restore; they release in the background, off the
 // recovery's path.
-func stopOld(d *harness.Drill) {
-	if d.Cluster != nil {
-		_ = d.Cluster.Kill()
+func (env Env) stopOld() {
+	if env.Old != nil {
+		_ = env.Old.Kill()
 	}
 }
 
-// RestoreAll restores every member of specs from the drill's snapshot, in
+// RestoreAll restores every member of specs from the snapshot at path, in
 // parallel. If any restore fails, every data dir it made is removed: a
 // half-restored data dir must not be started by mistake.
-func RestoreAll(d *harness.Drill, specs []backend.MemberSpec, skipHashCheck bool, bump uint64) error {
+func RestoreAll(d *harness.Drill, path string, specs []backend.MemberSpec, skipHashCheck bool, bump uint64) error {
 	lg, closeLog, err := d.Logger("restore")
 	if err != nil {
 		return err
@@ -81,7 +86,7 @@ func RestoreAll(d *harness.Drill, specs []backend.MemberSpec, skipHashCheck bool
 	for i, s := range specs {
 		wg.Go(func() {
 			t := restoreTarget{Name: s.Name, DataDir: s.DataDir, PeerURL: s.PeerURL, InitialCluster: s.InitialCluster, Token: s.Token}
-			if err := restoreMember(lg, d.Snapshot.Path, t, skipHashCheck, bump); err != nil {
+			if err := restoreMember(lg, path, t, skipHashCheck, bump); err != nil {
 				errs[i] = fmt.Errorf("restore member %s: %w", s.Name, err)
 			}
 		})
@@ -93,7 +98,6 @@ func RestoreAll(d *harness.Drill, specs []backend.MemberSpec, skipHashCheck bool
 		}
 		return err
 	}
-	d.Snapshot.HashChecked = !skipHashCheck
 	return nil
 }
 

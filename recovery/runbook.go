@@ -79,12 +79,13 @@ func (r Runbook) LogPath(d *harness.Drill, phase string) string {
 
 // Backup runs the backup phase with DRILL_SNAPSHOT_ENDPOINT set to from. If
 // the runbook leaves no snapshot at DRILL_SNAPSHOT, the harness takes one.
-func (r Runbook) Backup(ctx context.Context, d *harness.Drill, from backend.Member) (harness.Snapshot, error) {
+func (r Runbook) Backup(ctx context.Context, renv Env, from backend.Member) (harness.Snapshot, error) {
+	d := renv.Drill
 	path := filepath.Join(d.RunDir, "snapshot.db")
 	env := r.baseEnv(d, "backup", path)
 	env = append(env,
 		"DRILL_SNAPSHOT_ENDPOINT="+from.ClientURL(),
-		"DRILL_ENDPOINTS="+strings.Join(harness.Endpoints(d.Cluster.Live()), ","),
+		"DRILL_ENDPOINTS="+strings.Join(harness.Endpoints(renv.Old.Live()), ","),
 	)
 	ph, err := r.run(ctx, d, "backup", env)
 	d.OnClose(ph.end)
@@ -109,16 +110,17 @@ func (r Runbook) Backup(ctx context.Context, d *harness.Drill, from backend.Memb
 
 // Recover stops what is left of the old cluster, runs the restore phase,
 // and waits for the cluster it laid out to be healthy.
-func (r Runbook) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
-	stopOld(d)
+func (r Runbook) Recover(ctx context.Context, renv Env) (Outcome, error) {
+	renv.stopOld()
+	d := renv.Drill
 	// The runbook starts etcd on this host, whatever the old cluster ran on.
-	specs, err := d.HostLayout(RestoredPrefix, 1, "restored", d.Token+"-restored", d.Size)
+	specs, err := d.HostLayout(RestoredPrefix, 1, "restored", d.Token+"-restored", renv.Size)
 	if err != nil {
-		return nil, err
+		return Outcome{}, err
 	}
-	env := append(r.baseEnv(d, "restore", d.Snapshot.Path), MemberEnv(specs)...)
-	if d.Cluster != nil {
-		env = append(env, "DRILL_OLD_ENDPOINTS="+strings.Join(harness.Endpoints(d.Cluster.Members()), ","))
+	env := append(r.baseEnv(d, "restore", renv.Snapshot.Path), MemberEnv(specs)...)
+	if renv.Old != nil {
+		env = append(env, "DRILL_OLD_ENDPOINTS="+strings.Join(harness.Endpoints(renv.Old.Members()), ","))
 	}
 	ms := make([]backend.Member, len(specs))
 	for i, s := range specs {
@@ -130,14 +132,15 @@ func (r Runbook) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluste
 	ph, err := r.run(ctx, d, "restore", env)
 	d.OnClose(ph.end)
 	if err != nil {
-		return nil, err
+		return Outcome{}, err
 	}
 	hctx, cancel := context.WithTimeout(ctx, orDefault(r.Healthy, time.Minute))
 	defer cancel()
 	if err := c.WaitHealthy(hctx); err != nil {
-		return nil, &RunbookError{Phase: "restore", Log: r.LogPath(d, "restore"), Err: fmt.Errorf("no healthy cluster after the runbook: %w", err)}
+		return Outcome{}, &RunbookError{Phase: "restore", Log: r.LogPath(d, "restore"), Err: fmt.Errorf("no healthy cluster after the runbook: %w", err)}
 	}
-	return c, nil
+	// The runbook's restore is its own to check: HashChecked stays false.
+	return Outcome{Cluster: c}, nil
 }
 
 // MemberEnv describes the members of the new cluster to a runbook.

@@ -62,13 +62,15 @@ func TestStepDeadlinesFollowTheDrill(t *testing.T) {
 // three-member cluster: it never has quorum, so waiting for it never ends.
 type startOneOfThree struct{ recovery.SnapshotRestore }
 
-func (startOneOfThree) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
-	d.Cluster.Kill()
+func (startOneOfThree) Recover(ctx context.Context, env recovery.Env) (recovery.Outcome, error) {
+	env.Old.Kill()
+	d := env.Drill
 	specs, err := d.Layout("r", "restored", d.Token+"-r", 3)
 	if err != nil {
-		return nil, err
+		return recovery.Outcome{}, err
 	}
-	return d.StartMembers(ctx, specs[:1])
+	c, err := d.StartMembers(ctx, specs[:1])
+	return recovery.Outcome{Cluster: c}, err
 }
 
 // TestStepDeadlineEndsAHang: a recovery that waits forever for a member
@@ -136,9 +138,9 @@ type stubbornFault struct {
 	returned *atomic.Bool
 }
 
-func (f stubbornFault) Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error) {
+func (f stubbornFault) Inject(ctx context.Context, env faults.Env) (harness.Effect, error) {
 	release := make(chan struct{})
-	d.OnClose(func(context.Context) error { close(release); return nil })
+	env.Drill.OnClose(func(context.Context) error { close(release); return nil })
 	<-release
 	f.returned.Store(true)
 	return harness.Effect{Fault: "stubborn"}, errors.New("released by the cleanup")

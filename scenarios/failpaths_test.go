@@ -175,45 +175,44 @@ type thenDelete struct {
 	deleted *string
 }
 
-func (r thenDelete) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
-	c, err := r.Recovery.Recover(ctx, d)
+func (r thenDelete) Recover(ctx context.Context, env recovery.Env) (recovery.Outcome, error) {
+	out, err := r.Recovery.Recover(ctx, env)
+	c := out.Cluster
 	if err != nil || c == nil {
-		return c, err
+		return out, err
 	}
-	rev := d.ExpectAt
+	rev := out.Baseline.Revision
 	if rev == 0 {
-		rev = d.Snapshot.Revision
+		rev = env.Snapshot.Revision
 	}
-	key := solidKey(d.Workload.Ledger().Ops(), rev)
+	key := solidKey(env.Ledger.Ops(), rev)
 	if key == "" {
-		return nil, fmt.Errorf("test double: no acknowledged key to delete at revision %d", rev)
+		return out, fmt.Errorf("test double: no acknowledged key to delete at revision %d", rev)
 	}
 	cli, err := c.Client()
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	resp, err := cli.Delete(dctx, key)
 	if err != nil {
-		return nil, fmt.Errorf("test double: delete %s: %w", key, err)
+		return out, fmt.Errorf("test double: delete %s: %w", key, err)
 	}
 	if resp.Deleted != 1 {
-		return nil, fmt.Errorf("test double: %s was not in the recovered keyspace", key)
+		return out, fmt.Errorf("test double: %s was not in the recovered keyspace", key)
 	}
 	*r.deleted = key
-	return c, nil
+	return out, nil
 }
 
 // withoutGrow runs a recovery that grows a one-member cluster back to the
 // drill's size as if the drill had one member: it adds nobody back.
 type withoutGrow struct{ recovery.Recovery }
 
-func (r withoutGrow) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
-	size := d.Size
-	d.Size = 1
-	defer func() { d.Size = size }()
-	return r.Recovery.Recover(ctx, d)
+func (r withoutGrow) Recover(ctx context.Context, env recovery.Env) (recovery.Outcome, error) {
+	env.Size = 1
+	return r.Recovery.Recover(ctx, env)
 }
 
 // hashedCopiedDB gives the copied db a valid sha256 trailer before the
@@ -221,11 +220,11 @@ func (r withoutGrow) Recover(ctx context.Context, d *harness.Drill) (*harness.Cl
 // restore without --skip-hash-check then has a hash to check, and succeeds.
 type hashedCopiedDB struct{ recovery.CopiedDBRestore }
 
-func (r hashedCopiedDB) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
-	if err := appendSHA256(d.Snapshot.Path); err != nil {
-		return nil, err
+func (r hashedCopiedDB) Recover(ctx context.Context, env recovery.Env) (recovery.Outcome, error) {
+	if err := appendSHA256(env.Snapshot.Path); err != nil {
+		return recovery.Outcome{}, err
 	}
-	return r.CopiedDBRestore.Recover(ctx, d)
+	return r.CopiedDBRestore.Recover(ctx, env)
 }
 
 // appendSHA256 appends the sha256 of the file's content to it. etcdutl takes
@@ -264,12 +263,12 @@ func TestFailPathCopiedDBWithAHashRestoresWithoutSkipHashCheck(t *testing.T) {
 // undoneCorruption flips the snapshot's bytes, then flips them back.
 type undoneCorruption struct{ faults.CorruptSnapshot }
 
-func (f undoneCorruption) Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error) {
-	e, err := f.CorruptSnapshot.Inject(ctx, d)
+func (f undoneCorruption) Inject(ctx context.Context, env faults.Env) (harness.Effect, error) {
+	e, err := f.CorruptSnapshot.Inject(ctx, env)
 	if err != nil {
 		return e, err
 	}
-	if _, err := f.CorruptSnapshot.Inject(ctx, d); err != nil {
+	if _, err := f.CorruptSnapshot.Inject(ctx, env); err != nil {
 		return e, err
 	}
 	e.Detail += ", then flipped them back"
@@ -287,20 +286,20 @@ func TestFailPathCorruptSnapshotUndoneIsNotConfirmed(t *testing.T) {
 // gets an intact snapshot that it was told is damaged.
 type pretendCorruption struct{ faults.CorruptSnapshot }
 
-func (pretendCorruption) Inject(context.Context, *harness.Drill) (harness.Effect, error) {
+func (pretendCorruption) Inject(context.Context, faults.Env) (harness.Effect, error) {
 	return harness.Effect{Fault: "corrupt-snapshot", At: time.Now(), Detail: "touched nothing"}, nil
 }
 
-func (pretendCorruption) Confirm(_ context.Context, d *harness.Drill, e *harness.Effect) error {
-	ok, err := faults.HashMatches(d.Snapshot.Path)
+func (pretendCorruption) Confirm(_ context.Context, env faults.Env, e harness.Effect) (harness.Effect, error) {
+	ok, err := faults.HashMatches(env.Snapshot.Path)
 	if err != nil {
-		return err
+		return e, err
 	}
 	if !ok {
-		return errors.New("test double: the snapshot is damaged, want it intact")
+		return e, errors.New("test double: the snapshot is damaged, want it intact")
 	}
 	e.Detail += "; confirmed although the snapshot is intact"
-	return nil
+	return e, nil
 }
 
 func TestFailPathCorruptSnapshotIntactIsRestored(t *testing.T) {
@@ -336,8 +335,8 @@ func TestFailPathForceNewClusterWithoutAddingBack(t *testing.T) {
 // data dirs in place.
 type killKeepDisks struct{ faults.LoseDisks }
 
-func (killKeepDisks) Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error) {
-	e, err := faults.KillMajority{}.Inject(ctx, d)
+func (killKeepDisks) Inject(ctx context.Context, env faults.Env) (harness.Effect, error) {
+	e, err := faults.KillMajority{}.Inject(ctx, env)
 	e.Fault = "lose-disks"
 	return e, err
 }
@@ -369,8 +368,8 @@ func TestFailPathMemberReplaceLosesAKey(t *testing.T) {
 // (killed, data dirs destroyed) instead of one member.
 type loseMajorityAsMember struct{ faults.LoseMember }
 
-func (loseMajorityAsMember) Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error) {
-	e, err := faults.LoseDisks{}.Inject(ctx, d)
+func (loseMajorityAsMember) Inject(ctx context.Context, env faults.Env) (harness.Effect, error) {
+	e, err := faults.LoseDisks{}.Inject(ctx, env)
 	e.Fault = "lose-member"
 	return e, err
 }
@@ -407,8 +406,8 @@ func TestFailPathBumpRevisionWithoutBump(t *testing.T) {
 // three keep quorum.
 type isolateOne struct{ faults.PartitionMajority }
 
-func (isolateOne) Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error) {
-	c := d.Cluster
+func (isolateOne) Inject(ctx context.Context, env faults.Env) (harness.Effect, error) {
+	c := env.Cluster
 	lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	leader, err := c.Leader(lctx)
 	cancel()

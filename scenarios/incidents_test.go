@@ -31,14 +31,14 @@ func TestRegressionScenarioFailsWithoutTheBug(t *testing.T) {
 // the first restored member's log, as a member stuck in a loop writes it.
 type floodingRestore struct{ recovery.SnapshotRestore }
 
-func (r floodingRestore) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
-	c, err := r.SnapshotRestore.Recover(ctx, d)
+func (r floodingRestore) Recover(ctx context.Context, env recovery.Env) (recovery.Outcome, error) {
+	out, err := r.SnapshotRestore.Recover(ctx, env)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
-	f, err := os.OpenFile(c.Members()[0].LogPath(), os.O_WRONLY|os.O_APPEND, 0)
+	f, err := os.OpenFile(out.Cluster.Members()[0].LogPath(), os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	defer f.Close()
 	var b strings.Builder
@@ -46,7 +46,7 @@ func (r floodingRestore) Recover(ctx context.Context, d *harness.Drill) (*harnes
 		fmt.Fprintf(&b, `{"level":"warn","ts":"2026-12-03T08:00:%02d.%06dZ","msg":"stuck in a loop","i":%d}`+"\n", i/1000, i%1000, i)
 	}
 	_, err = f.WriteString(b.String())
-	return c, err
+	return out, err
 }
 
 // TestLogFloodFails: a member log flooded with one message fails the drill

@@ -13,6 +13,7 @@ import (
 	"github.com/etcd-drill/etcd-drill/harness"
 	"github.com/etcd-drill/etcd-drill/harness/backend"
 	"github.com/etcd-drill/etcd-drill/harness/report"
+	"github.com/etcd-drill/etcd-drill/harness/workload"
 	"github.com/etcd-drill/etcd-drill/recovery"
 )
 
@@ -54,7 +55,7 @@ func Run(ctx context.Context, sc Scenario, o Options) (*report.Report, error) {
 		be.Close(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	d.Timing, d.NoFsync, d.Report, d.MaxLogBytes = o.Timing, o.NoFsync, rep, o.MaxLogBytes
+	d.Timing, d.NoFsync, d.MaxLogBytes = o.Timing, o.NoFsync, o.MaxLogBytes
 	// Peer proxies where the backend cannot cut its members' network itself.
 	_, native := be.(backend.Partitioner)
 	d.PeerProxies = sc.Fault.Needs().Partition && !native
@@ -77,8 +78,8 @@ func Run(ctx context.Context, sc Scenario, o Options) (*report.Report, error) {
 	if runErr != nil {
 		rep.Fail("%v", runErr)
 	}
-	if d.Workload != nil {
-		counts := d.Workload.Ledger().Count()
+	if r.workload != nil {
+		counts := r.workload.Ledger().Count()
 		rep.Keys.Acknowledged, rep.Keys.Failed = counts.Acknowledged, counts.Failed
 	}
 	r.collectMembers()
@@ -136,6 +137,13 @@ type runner struct {
 	confirmed time.Time
 	// oldLastRev is the old cluster's revision just before the fault.
 	oldLastRev int64
+	// What the steps did, in the order they run: the cluster under test and
+	// its workload, the backup, the fault's effect, the recovery's outcome.
+	cluster  *harness.Cluster
+	workload *workload.Workload
+	snapshot harness.Snapshot
+	effect   harness.Effect
+	outcome  recovery.Outcome
 	// abandoned are steps that did not return after their deadline.
 	abandoned []abandoned
 	// flooded: a member flooded its log (kept as evidence).
@@ -216,7 +224,7 @@ func (r *runner) pipeline(ctx context.Context) error {
 		{"workload", func(ctx context.Context) (string, error) { return r.write(ctx, "workload", o.Keys) }},
 	}
 	if sc.backup() == BackupLive {
-		steps = append(steps, stage{"snapshot", r.snapshot})
+		steps = append(steps, stage{"snapshot", r.takeSnapshot})
 	}
 	steps = append(steps,
 		stage{"workload-after-snapshot", func(ctx context.Context) (string, error) {
@@ -237,7 +245,7 @@ func (r *runner) pipeline(ctx context.Context) error {
 			return fmt.Errorf("interrupted after step %s: %w", s.name, err)
 		}
 	}
-	if r.d.Recovered == nil {
+	if r.outcome.Cluster == nil {
 		// The recovery refused its backup, as the scenario wants: nothing
 		// to write to or verify.
 		return nil

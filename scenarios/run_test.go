@@ -66,16 +66,16 @@ type damagingRestore struct {
 	damage func(ctx context.Context, cli *clientv3.Client, ops []workload.Op, rev int64) error
 }
 
-func (r damagingRestore) Recover(ctx context.Context, d *harness.Drill) (*harness.Cluster, error) {
-	c, err := r.SnapshotRestore.Recover(ctx, d)
+func (r damagingRestore) Recover(ctx context.Context, env recovery.Env) (recovery.Outcome, error) {
+	out, err := r.SnapshotRestore.Recover(ctx, env)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
-	cli, err := c.Client()
+	cli, err := out.Cluster.Client()
 	if err != nil {
-		return nil, err
+		return out, err
 	}
-	return c, r.damage(ctx, cli, d.Workload.Ledger().Ops(), d.Snapshot.Revision)
+	return out, r.damage(ctx, cli, env.Ledger.Ops(), env.Snapshot.Revision)
 }
 
 // lastAckedPut finds a key whose last acknowledged write at or below rev is a put.
@@ -153,8 +153,8 @@ func TestRunFailsWhenTheRecoveryLosesData(t *testing.T) {
 // elect a new leader, which the confirmation must notice.
 type killLeader struct{ faults.KillMajority }
 
-func (killLeader) Inject(ctx context.Context, d *harness.Drill) (harness.Effect, error) {
-	m, err := d.Cluster.Leader(ctx)
+func (killLeader) Inject(ctx context.Context, env faults.Env) (harness.Effect, error) {
+	m, err := env.Cluster.Leader(ctx)
 	if err != nil {
 		return harness.Effect{}, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/etcd-drill/etcd-drill/faults"
 	"github.com/etcd-drill/etcd-drill/harness"
 	"github.com/etcd-drill/etcd-drill/harness/report"
 	"github.com/etcd-drill/etcd-drill/harness/verify"
@@ -23,13 +24,13 @@ func (r *runner) startCluster(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	d.Cluster = c
+	r.cluster = c
 	if r.oldID, err = c.ClusterID(ctx); err != nil {
 		return "", err
 	}
 	wcfg := r.o.Workload
 	wcfg.Seed = r.o.Seed
-	if d.Workload, err = workload.New(wcfg, workload.NewLedger()); err != nil {
+	if r.workload, err = workload.New(wcfg, workload.NewLedger()); err != nil {
 		return "", err
 	}
 	r.rep.Workload.Concurrency, r.rep.Workload.ValueSize = wcfg.Concurrency, wcfg.ValueSize
@@ -40,7 +41,7 @@ func (r *runner) write(ctx context.Context, phase string, n int) (string, error)
 	if n == 0 {
 		return "no writes", nil
 	}
-	cli, err := r.d.Cluster.Client()
+	cli, err := r.cluster.Client()
 	if err != nil {
 		return "", err
 	}
@@ -48,7 +49,7 @@ func (r *runner) write(ctx context.Context, phase string, n int) (string, error)
 	if r.o.Progress != nil {
 		progress = func(done int) { r.o.Progress(phase, done, n) }
 	}
-	st, err := r.d.Workload.Run(ctx, cli, n, progress)
+	st, err := r.workload.Run(ctx, cli, n, progress)
 	if phase == "workload" {
 		r.rep.Workload.BeforeSnapshot = st.Total()
 		r.rep.Workload.AckedPerSecond = st.PerSecond()
@@ -67,11 +68,10 @@ func (r *runner) write(ctx context.Context, phase string, n int) (string, error)
 	return detail, nil
 }
 
-func (r *runner) snapshot(ctx context.Context) (string, error) {
-	d := r.d
-	m, err := d.Cluster.Leader(ctx)
+func (r *runner) takeSnapshot(ctx context.Context) (string, error) {
+	m, err := r.cluster.Leader(ctx)
 	if err != nil {
-		live := d.Cluster.Live()
+		live := r.cluster.Live()
 		if len(live) == 0 {
 			return "", errors.New("no live member to take a snapshot from")
 		}
@@ -79,39 +79,49 @@ func (r *runner) snapshot(ctx context.Context) (string, error) {
 	}
 	var s harness.Snapshot
 	if b, ok := r.sc.Recovery.(recovery.Backuper); ok {
-		s, err = b.Backup(ctx, d, m)
+		s, err = b.Backup(ctx, r.recoveryEnv(), m)
 	} else {
-		s, err = recovery.SaveSnapshot(ctx, d, m)
+		s, err = recovery.SaveSnapshot(ctx, r.d, m)
 	}
 	if err != nil {
 		return "", err
 	}
-	d.Snapshot = s
+	r.snapshot = s
 	r.rep.Snapshot = report.Snapshot{
 		Path: s.Path, Member: s.Member, Revision: s.Revision, SizeBytes: s.Size, TotalKeys: s.Keys, Hash: s.Hash,
 	}
 	return fmt.Sprintf("revision %d, %d bytes, %d keys, from %s", s.Revision, s.Size, s.Keys, s.Member), nil
 }
 
+// faultEnv is what the fault acts on.
+func (r *runner) faultEnv() faults.Env {
+	return faults.Env{Drill: r.d, Cluster: r.cluster, Snapshot: r.snapshot}
+}
+
+// recoveryEnv is what the recovery works from.
+func (r *runner) recoveryEnv() recovery.Env {
+	return recovery.Env{Drill: r.d, Old: r.cluster, Snapshot: r.snapshot, Size: r.d.Size, Ledger: r.workload.Ledger()}
+}
+
 func (r *runner) inject(ctx context.Context) (string, error) {
-	if cli, err := r.d.Cluster.Client(); err == nil {
+	if cli, err := r.cluster.Client(); err == nil {
 		gctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		if resp, err := cli.Get(gctx, harness.ProbePrefix+"revision"); err == nil {
 			r.oldLastRev = resp.Header.Revision
 		}
 		cancel()
 	}
-	e, err := r.sc.Fault.Inject(ctx, r.d)
-	r.d.Effect = e
+	e, err := r.sc.Fault.Inject(ctx, r.faultEnv())
+	r.effect = e
 	r.rep.Fault = &report.Fault{Name: e.Fault, Members: e.Members, At: e.At, Detail: e.Detail}
 	return e.Detail, err
 }
 
 func (r *runner) confirm(ctx context.Context) (string, error) {
-	e := &r.d.Effect
-	err := r.sc.Fault.Confirm(ctx, r.d, e)
+	e, err := r.sc.Fault.Confirm(ctx, r.faultEnv(), r.effect)
+	r.effect = e
 	r.confirmed = time.Now()
-	r.rep.Fault.QuorumLost, r.rep.Fault.Detail = e.QuorumLost, e.Detail
+	r.rep.Fault.QuorumLost, r.rep.Fault.Detail, r.rep.Fault.Members = e.QuorumLost, e.Detail, e.Members
 	if err != nil {
 		return e.Detail, err
 	}
@@ -124,31 +134,40 @@ func (r *runner) confirm(ctx context.Context) (string, error) {
 // copyDB copies member/snap/db out of a dead member's data dir: the backup
 // of an operator who has no snapshot but whose disk survived.
 func (r *runner) copyDB(ctx context.Context) (string, error) {
-	s, err := recovery.CopyDB(ctx, r.d)
+	s, err := recovery.CopyDB(ctx, r.recoveryEnv())
 	if err != nil {
 		return "", err
 	}
-	r.d.Snapshot = s
+	r.snapshot = s
 	r.rep.Snapshot = report.Snapshot{Path: s.Path, Member: s.Member, Revision: s.Revision, SizeBytes: s.Size, TotalKeys: s.Keys, Hash: s.Hash}
 	return fmt.Sprintf("%s/member/snap/db of %s: revision %d, %d bytes, %d keys, no integrity hash", s.Member+".etcd", s.Member, s.Revision, s.Size, s.Keys), nil
 }
 
+// recover runs the recovery and records its outcome: notes, hazards, the
+// baseline (the snapshot's revision unless the recovery names another).
 func (r *runner) recover(ctx context.Context) (string, error) {
-	d := r.d
-	c, err := r.sc.Recovery.Recover(ctx, d)
+	out, err := r.sc.Recovery.Recover(ctx, r.recoveryEnv())
+	for _, n := range out.Notes {
+		r.rep.Note(n)
+	}
+	for _, h := range out.Hazards {
+		r.rep.AddHazard(h.Name, h.Detail)
+	}
+	r.rep.HealSeconds = out.HealSeconds
+	r.rep.Snapshot.HashChecked = out.HashChecked
 	if err != nil {
 		return "", err
 	}
-	r.rep.Snapshot.HashChecked = d.Snapshot.HashChecked
+	if out.Baseline.Revision == 0 {
+		out.Baseline = recovery.Baseline{Revision: r.snapshot.Revision, Why: fmt.Sprintf("snapshot revision %d", r.snapshot.Revision)}
+	}
+	r.outcome = out
+	c := out.Cluster
 	if c == nil {
-		if d.Rejected == nil {
+		if out.Refused == nil {
 			return "", errors.New("the recovery returned no cluster and no reason")
 		}
-		return fmt.Sprintf("%s: refused the backup as it must: %v", r.sc.Recovery.Name(), d.Rejected), nil
-	}
-	d.Recovered = c
-	if d.ExpectAt == 0 {
-		d.ExpectAt, d.Baseline = d.Snapshot.Revision, fmt.Sprintf("snapshot revision %d", d.Snapshot.Revision)
+		return fmt.Sprintf("%s: refused the backup as it must: %v", r.sc.Recovery.Name(), out.Refused), nil
 	}
 	return fmt.Sprintf("%s: %d members %s healthy", r.sc.Recovery.Name(), len(c.Members()), strings.Join(harness.Names(c.Members()), ",")), nil
 }
@@ -156,7 +175,7 @@ func (r *runner) recover(ctx context.Context) (string, error) {
 // firstWrite writes through the recovered cluster; its acknowledgement ends
 // the recovery time.
 func (r *runner) firstWrite(ctx context.Context) (string, error) {
-	cli, err := r.d.Recovered.Client()
+	cli, err := r.outcome.Cluster.Client()
 	if err != nil {
 		return "", err
 	}
@@ -165,15 +184,15 @@ func (r *runner) firstWrite(ctx context.Context) (string, error) {
 	if _, err := cli.Put(wctx, harness.ProbePrefix+"after-recovery", "ok"); err != nil {
 		return "", fmt.Errorf("the recovered cluster refused a write: %w", err)
 	}
-	rto := time.Since(r.d.Effect.At)
+	rto := time.Since(r.effect.At)
 	r.rep.RTOSeconds = rto.Seconds()
 	r.rep.RecoverySeconds = time.Since(r.confirmed).Seconds()
 	return "RTO " + rto.Round(time.Millisecond).String(), nil
 }
 
 func (r *runner) verify(ctx context.Context) (string, error) {
-	d, rep := r.d, r.rep
-	c := d.Recovered
+	rep, base := r.rep, r.outcome.Baseline
+	c := r.outcome.Cluster
 	cli, err := c.Client()
 	if err != nil {
 		return "", err
@@ -184,17 +203,17 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	ledger := d.Workload.Ledger()
-	res := verify.CheckAt(ledger.Ops(), d.ExpectAt, actual)
+	ledger := r.workload.Ledger()
+	res := verify.CheckAt(ledger.Ops(), base.Revision, actual)
 	rep.Verified = true
 	rep.Keys = report.Keys{
 		Expected: res.Expected, Restored: res.Restored, Lost: res.Lost, Resurrected: res.Resurrected,
 		Indeterminate: res.Indeterminate, Duplicates: res.Duplicates,
 	}
-	rep.RPO.Baseline = d.Baseline
-	rep.RPO.AcknowledgedNotKept = ledger.AckedAfter(d.ExpectAt)
-	if d.Snapshot.Revision > 0 {
-		rep.RPO.WritesAfterSnapshot = ledger.AckedAfter(d.Snapshot.Revision)
+	rep.RPO.Baseline = base.Why
+	rep.RPO.AcknowledgedNotKept = ledger.AckedAfter(base.Revision)
+	if r.snapshot.Revision > 0 {
+		rep.RPO.WritesAfterSnapshot = ledger.AckedAfter(r.snapshot.Revision)
 	}
 	for i, f := range res.Findings {
 		if i == maxFindings {
@@ -203,10 +222,10 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 		rep.Findings = append(rep.Findings, report.Finding(f))
 	}
 	if res.Lost > 0 {
-		rep.Fail("%d acknowledged keys lost (expected as of %s)", res.Lost, d.Baseline)
+		rep.Fail("%d acknowledged keys lost (expected as of %s)", res.Lost, base.Why)
 	}
 	if res.Resurrected > 0 {
-		rep.Fail("%d keys resurrected that must be absent (as of %s)", res.Resurrected, d.Baseline)
+		rep.Fail("%d keys resurrected that must be absent (as of %s)", res.Resurrected, base.Why)
 	}
 
 	hk, err := verify.HashKV(vctx, cli, harness.Endpoints(c.Members()), rev)
@@ -231,7 +250,7 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 	case r.sc.Expect.ClusterID == IDSame && newID != r.oldID:
 		rep.Fail("the recovered cluster has a new ID %016x, want the old %016x", newID, r.oldID)
 	}
-	if err := verify.Membership(vctx, cli, harness.Names(c.Members()), d.Size); err != nil {
+	if err := verify.Membership(vctx, cli, harness.Names(c.Members()), r.d.Size); err != nil {
 		rep.Fail("%v", err)
 	}
 	if r.sc.Expect.RevisionAbove {
@@ -246,7 +265,7 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 // revision is above every revision the old cluster served, and a watch from
 // an old revision is cancelled as compacted.
 func (r *runner) checkRevisionAbove(ctx context.Context, cli *clientv3.Client, rev int64) error {
-	served := r.d.Workload.Ledger().MaxRevision()
+	served := r.workload.Ledger().MaxRevision()
 	if r.oldLastRev > served {
 		served = r.oldLastRev
 	}
