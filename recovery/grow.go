@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
 )
 
 // RestoreSeedAndGrow restores ONE member from the snapshot as a one-member

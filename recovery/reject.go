@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-
 )
 
 // ErrHashMismatch is how etcdutl refuses a snapshot whose integrity hash does
