@@ -9,6 +9,7 @@ import (
 
 	"github.com/etcd-drill/etcd-drill/harness"
 	"github.com/etcd-drill/etcd-drill/harness/backend"
+	"github.com/etcd-drill/etcd-drill/harness/workload"
 )
 
 // Fault is one way to break a cluster.
@@ -24,10 +25,14 @@ type Fault interface {
 }
 
 // Env is what a fault acts on: the drill's run directory, ports and
-// backend; the cluster under test; the backup taken before it (zero when the
-// scenario takes none).
+// backend; the cluster under test, and the recovered one for a fault that
+// strikes after the recovery (nil before); the backup taken before it (zero
+// when the scenario takes none); the workload's ledger, for a fault that
+// damages what was written.
 type Env struct {
-	Drill    *harness.Drill
-	Cluster  *harness.Cluster
-	Snapshot harness.Snapshot
+	Drill     *harness.Drill
+	Cluster   *harness.Cluster
+	Recovered *harness.Cluster
+	Snapshot  harness.Snapshot
+	Ledger    *workload.Ledger
 }

@@ -124,21 +124,13 @@ func NoWriteFor(ctx context.Context, c *harness.Cluster, window time.Duration) e
 	if err != nil {
 		return err
 	}
-	wctx, cancel := context.WithTimeout(ctx, window)
-	defer cancel()
-	attempt := max(window/5, 20*time.Millisecond)
-	for wctx.Err() == nil {
-		actx, acancel := context.WithTimeout(wctx, attempt)
-		_, err := cli.Put(actx, harness.ProbePrefix+"quorum", time.Now().Format(time.RFC3339Nano))
-		if err == nil {
-			acancel()
-			return fmt.Errorf("%w: %s took a write after the fault", ErrQuorumKept, strings.Join(harness.Names(live), ", "))
-		}
-		<-actx.Done() // a refused write may return at once; do not spin
-		acancel()
-	}
-	if err := ctx.Err(); err != nil {
+	p := harness.Probe{Client: cli, Key: "quorum", Attempt: max(window/5, 20*time.Millisecond)}
+	t, err := p.Run(ctx, window, harness.FirstAck)
+	if err != nil {
 		return err
+	}
+	if t.Acked > 0 {
+		return fmt.Errorf("%w: %s took a write after the fault", ErrQuorumKept, strings.Join(harness.Names(live), ", "))
 	}
 	return nil
 }

@@ -262,45 +262,15 @@ func (f UnreachablePeerURLs) Confirm(ctx context.Context, env Env, e harness.Eff
 	return e, nil
 }
 
-// Observation is what writes through a cluster met over a window.
-type Observation struct {
-	Acked, Refused int
-	// LastOK: the last write of the window was acknowledged.
-	LastOK bool
-}
-
 // Observe writes through the live members, one write at a time, each with a
 // short deadline, until window ends.
-func Observe(ctx context.Context, c *harness.Cluster, window time.Duration) (Observation, error) {
-	var o Observation
+func Observe(ctx context.Context, c *harness.Cluster, window time.Duration) (harness.Tally, error) {
 	cli, err := c.Client()
 	if err != nil {
-		return o, err
+		return harness.Tally{}, err
 	}
-	attempt := max(5*c.Timing().Heartbeat, 100*time.Millisecond)
-	end := time.Now().Add(window)
-	for time.Now().Before(end) {
-		if err := ctx.Err(); err != nil {
-			return o, err
-		}
-		actx, cancel := context.WithTimeout(ctx, attempt)
-		_, err := cli.Put(actx, harness.ProbePrefix+"observe", time.Now().Format(time.RFC3339Nano))
-		if err == nil {
-			o.Acked++
-			o.LastOK = true
-			cancel()
-			select { // pace successful writes; a refused one already waited
-			case <-ctx.Done():
-			case <-time.After(20 * time.Millisecond):
-			}
-			continue
-		}
-		o.Refused++
-		o.LastOK = false
-		<-actx.Done()
-		cancel()
-	}
-	return o, nil
+	p := harness.Probe{Client: cli, Key: "observe", Attempt: max(5*c.Timing().Heartbeat, 100*time.Millisecond), Pause: 20 * time.Millisecond}
+	return p.Run(ctx, window, nil)
 }
 
 // memberID finds the raft ID of the member called name.

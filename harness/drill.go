@@ -38,6 +38,15 @@ type Effect struct {
 	// QuorumLost is set by the fault's confirmation.
 	QuorumLost bool
 	Detail     string
+	// Started is a cluster the fault started itself (a member restarted by
+	// hand), for what watches it; the drill closes it with the others.
+	Started *Cluster
+}
+
+// Hazard is a dangerous outcome of an operator's mistake, found and named.
+type Hazard struct {
+	Name   string
+	Detail string
 }
 
 // Drill is what the steps of one drill share: the run directory, ports,

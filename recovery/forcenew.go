@@ -21,6 +21,9 @@ func (ForceNewCluster) Name() string { return "force-new-cluster" }
 
 func (ForceNewCluster) NeedsSnapshot() bool { return false }
 
+// Needs the survivor restarted on its data dir.
+func (ForceNewCluster) Needs() backend.Caps { return backend.Caps{Restart: true} }
+
 // GrownPrefix names members added back after a force-new-cluster: g1, g2...
 const GrownPrefix = "g"
 

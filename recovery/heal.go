@@ -34,24 +34,18 @@ func (h Heal) Recover(ctx context.Context, env Env) (Outcome, error) {
 	if err := c.Heal(ctx); err != nil {
 		return Outcome{}, err
 	}
-	wctx, cancel := context.WithTimeout(ctx, orDefault(h.Timeout, 30*time.Second))
-	defer cancel()
-	for {
-		actx, acancel := context.WithTimeout(wctx, 250*time.Millisecond)
-		_, err := cli.Put(actx, harness.ProbePrefix+"healed", healed.String())
-		acancel()
-		if err == nil {
-			break
-		}
-		if wctx.Err() != nil {
-			return Outcome{}, fmt.Errorf("no write taken %s after the heal: %w", time.Since(healed).Round(time.Millisecond), err)
-		}
-		select { // a write refused at once (no leader yet) is not retried in a spin
-		case <-wctx.Done():
-		case <-time.After(10 * time.Millisecond):
-		}
+	timeout := orDefault(h.Timeout, 30*time.Second)
+	p := harness.Probe{Client: cli, Key: "healed", Attempt: 250 * time.Millisecond, Retry: 10 * time.Millisecond}
+	t, err := p.Run(ctx, timeout, harness.FirstAck)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if t.Acked == 0 {
+		return Outcome{}, fmt.Errorf("no write taken %s after the heal: %w", time.Since(healed).Round(time.Millisecond), t.LastErr)
 	}
 	after := time.Since(healed)
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	if err := c.WaitHealthy(wctx); err != nil {
 		return Outcome{}, fmt.Errorf("after the heal: %w", err)
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/etcd-drill/etcd-drill/harness"
 	"github.com/etcd-drill/etcd-drill/harness/backend"
-	"github.com/etcd-drill/etcd-drill/harness/workload"
 )
 
 // Recovery is one procedure of the recovery guide.
@@ -32,9 +31,6 @@ type Env struct {
 	Old      *harness.Cluster
 	Snapshot harness.Snapshot
 	Size     int
-	// Ledger is the workload's, for the force-new hazard's look at the
-	// forced member's data.
-	Ledger *workload.Ledger
 }
 
 // Outcome is what a recovery did.
@@ -53,7 +49,7 @@ type Outcome struct {
 	// Notes are what the recovery observed along the way.
 	Notes []string
 	// Hazards are dangerous outcomes it went looking for and found.
-	Hazards []Hazard
+	Hazards []harness.Hazard
 	// HealSeconds: after a partition, from the heal to the first write taken.
 	HealSeconds float64
 }
@@ -68,16 +64,17 @@ type Baseline struct {
 // write (member replace, heal).
 var EveryWrite = Baseline{Revision: harness.AllWrites, Why: "every acknowledged write"}
 
-// Hazard is a dangerous outcome of an operator's mistake, found and named.
-type Hazard struct {
-	Name   string
-	Detail string
-}
-
 // Backuper is a recovery that takes its own backup before the fault (an
 // operator's runbook); the drill takes a snapshot itself for the others.
 type Backuper interface {
 	Backup(ctx context.Context, env Env, from backend.Member) (harness.Snapshot, error)
+}
+
+// Needer is a recovery that needs more of the backend than any recovery
+// does (a member started again on its data dir, say); a scenario needs what
+// its faults and its recovery need.
+type Needer interface {
+	Needs() backend.Caps
 }
 
 // RunbookReplaceable is a recovery that an operator's runbook may stand in

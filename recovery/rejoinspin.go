@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/etcd-drill/etcd-drill/harness"
+	"github.com/etcd-drill/etcd-drill/harness/backend"
 )
 
 // RejoinPublishSpin is force-new-cluster made to hit etcd 3.7.3's publish
@@ -27,6 +28,9 @@ type RejoinPublishSpin struct {
 func (RejoinPublishSpin) Name() string { return "rejoin-publish-spin" }
 
 func (RejoinPublishSpin) NeedsSnapshot() bool { return false }
+
+// Needs the survivor restarted on its data dir.
+func (RejoinPublishSpin) Needs() backend.Caps { return backend.Caps{Restart: true} }
 
 // SpinPrefix names the joins of the last member: j1, j2, ...
 const SpinPrefix = "j"

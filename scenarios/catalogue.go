@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/etcd-drill/etcd-drill/faults"
+	"github.com/etcd-drill/etcd-drill/harness/watch"
 	"github.com/etcd-drill/etcd-drill/recovery"
 )
 
@@ -56,12 +57,24 @@ type Expect struct {
 	Incident string
 }
 
-// Scenario is one drill of the catalogue.
+// Act is a further fault of a scenario and what watches it. It strikes after
+// the first fault was confirmed (Scenario.Then) or after the recovery
+// (Scenario.After). Either part may be nil: a fault nobody watches, or a
+// look with no fault.
+type Act struct {
+	Fault    faults.Fault
+	Observer watch.Observer
+}
+
+// Scenario is one drill of the catalogue: a fault, what follows it, a
+// recovery, what follows that, and what must hold.
 type Scenario struct {
 	Name        string
 	Description string
 	Fault       faults.Fault
+	Then        []Act
 	Recovery    recovery.Recovery
+	After       []Act
 	Backup      Backup
 	Expect      Expect
 	// MinMembers is the smallest cluster the scenario makes sense on.

@@ -132,10 +132,11 @@ func failPathLookup(t *testing.T, name string) Scenario {
 	return sc
 }
 
-// solidKey returns, in key order, the first key whose every write was
-// acknowledged at or below rev and whose last write is a put: the recovered
-// keyspace must hold it, and no indeterminate write can excuse its absence.
-func solidKey(ops []workload.Op, rev int64) string {
+// solidKeys returns, in key order, the keys whose every write was
+// acknowledged at or below rev and whose last write is a put: a recovered
+// keyspace that holds such a key as of rev must keep it, and no
+// indeterminate write can excuse its absence.
+func solidKeys(ops []workload.Op, rev int64) []string {
 	type history struct {
 		last  workload.Op
 		clean bool
@@ -162,48 +163,43 @@ func solidKey(ops []workload.Op, rev int64) string {
 		}
 	}
 	sort.Strings(keys)
-	if len(keys) == 0 {
-		return ""
-	}
-	return keys[0]
+	return keys
 }
 
-// thenDelete runs a recovery, then deletes one acknowledged key that the
-// recovered cluster must hold (at the revision the recovery names).
-type thenDelete struct {
-	recovery.Recovery
-	deleted *string
+// deleteAKey is a fault that strikes after the recovery: it deletes one
+// acknowledged key that the recovered cluster holds (a solid one: every
+// write of it acknowledged, the last a put), as a broken procedure might.
+type deleteAKey struct {
+	faults.KillMajority // Needs, and a name nobody reads
+	deleted             *string
 }
 
-func (r thenDelete) Recover(ctx context.Context, env recovery.Env) (recovery.Outcome, error) {
-	out, err := r.Recovery.Recover(ctx, env)
-	c := out.Cluster
-	if err != nil || c == nil {
-		return out, err
-	}
-	rev := out.Baseline.Revision
-	if rev == 0 {
-		rev = env.Snapshot.Revision
-	}
-	key := solidKey(env.Ledger.Ops(), rev)
-	if key == "" {
-		return out, fmt.Errorf("test double: no acknowledged key to delete at revision %d", rev)
-	}
-	cli, err := c.Client()
+func (deleteAKey) Name() string { return "delete-a-key" }
+
+func (f deleteAKey) Inject(ctx context.Context, env faults.Env) (harness.Effect, error) {
+	e := harness.Effect{Fault: f.Name(), At: time.Now()}
+	cli, err := env.Recovered.Client()
 	if err != nil {
-		return out, err
+		return e, err
 	}
-	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	resp, err := cli.Delete(dctx, key)
-	if err != nil {
-		return out, fmt.Errorf("test double: delete %s: %w", key, err)
+	for _, key := range solidKeys(env.Ledger.Ops(), harness.AllWrites) {
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		resp, err := cli.Delete(dctx, key)
+		cancel()
+		if err != nil {
+			return e, fmt.Errorf("test double: delete %s: %w", key, err)
+		}
+		if resp.Deleted == 1 {
+			*f.deleted = key
+			e.Detail = "deleted " + key
+			return e, nil
+		}
 	}
-	if resp.Deleted != 1 {
-		return out, fmt.Errorf("test double: %s was not in the recovered keyspace", key)
-	}
-	*r.deleted = key
-	return out, nil
+	return e, errors.New("test double: no acknowledged key in the recovered keyspace to delete")
+}
+
+func (deleteAKey) Confirm(_ context.Context, _ faults.Env, e harness.Effect) (harness.Effect, error) {
+	return e, nil
 }
 
 // withoutGrow runs a recovery that grows a one-member cluster back to the
@@ -312,7 +308,7 @@ func TestFailPathCorruptSnapshotIntactIsRestored(t *testing.T) {
 func TestFailPathForceNewClusterLosesAKey(t *testing.T) {
 	sc := failPathLookup(t, "quorum-loss/force-new-cluster")
 	var deleted string
-	sc.Recovery = thenDelete{Recovery: sc.Recovery, deleted: &deleted}
+	sc.After = append(sc.After, Act{Fault: deleteAKey{deleted: &deleted}})
 	rep, err := runFailPath(t, sc, smallOptions(t))
 	failPathLostKey(t, rep, err, deleted)
 	if !strings.HasPrefix(rep.RPO.Baseline, "survivor ") {
@@ -359,7 +355,7 @@ func TestFailPathDiskLossWithDisksKept(t *testing.T) {
 func TestFailPathMemberReplaceLosesAKey(t *testing.T) {
 	sc := failPathLookup(t, "minority-loss/member-replace")
 	var deleted string
-	sc.Recovery = thenDelete{Recovery: recovery.MemberReplace{}, deleted: &deleted}
+	sc.After = append(sc.After, Act{Fault: deleteAKey{deleted: &deleted}})
 	rep, err := runFailPath(t, sc, smallOptions(t))
 	failPathLostKey(t, rep, err, deleted)
 }
@@ -437,7 +433,7 @@ func TestFailPathPartitionOfOneMember(t *testing.T) {
 func TestFailPathPartitionHealLosesAKey(t *testing.T) {
 	sc := failPathLookup(t, "partition/majority-isolated")
 	var deleted string
-	sc.Recovery = thenDelete{Recovery: sc.Recovery, deleted: &deleted}
+	sc.After = append(sc.After, Act{Fault: deleteAKey{deleted: &deleted}})
 	rep, err := runFailPath(t, sc, smallOptions(t))
 	failPathLostKey(t, rep, err, deleted)
 	if rep.RPO.Baseline != "every acknowledged write" {

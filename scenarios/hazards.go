@@ -2,12 +2,15 @@ package scenarios
 
 import (
 	"github.com/etcd-drill/etcd-drill/faults"
+	"github.com/etcd-drill/etcd-drill/harness/watch"
 	"github.com/etcd-drill/etcd-drill/recovery"
 )
 
-// hazardScenarios are drills of an operator's mistake: each recovery looks
-// for a named hazard, records it in the report (Hazards), and fails the drill
-// when the hazard it is about does not show.
+// hazardScenarios are drills of an operator's mistake, each a composition:
+// a fault, the mistake (a recovery done wrong, or a second fault), an
+// observer that looks for the named hazard, records it in the report
+// (Hazards) and fails the drill when it does not show, and an ordinary way
+// back.
 func hazardScenarios() []Scenario {
 	return []Scenario{
 		{
@@ -15,7 +18,8 @@ func hazardScenarios() []Scenario {
 			Description: "kill a majority, restore every member from a live snapshot into fresh data dirs but with the OLD token and the old names and URLs; " +
 				"the restored cluster has the old cluster ID (hazard old-cluster-id: old members could rejoin it)",
 			Fault:      faults.KillMajority{},
-			Recovery:   recovery.RestoreOldToken{},
+			Recovery:   recovery.RestoreOnOldURLs{OldToken: true},
+			After:      []Act{{Observer: watch.OldClusterID{}}},
 			Expect:     Expect{QuorumLost: true, ClusterID: IDSame},
 			MinMembers: 1,
 		},
@@ -24,7 +28,8 @@ func hazardScenarios() []Scenario {
 			Description: "kill a majority, restore a new cluster (new token) on the old members' URLs, then start an old member on its old data dir; " +
 				"it must be rejected for a cluster ID mismatch (found in the logs) and the restored data stay untouched",
 			Fault:      faults.KillMajority{},
-			Recovery:   recovery.OldMemberRejoins{},
+			Recovery:   recovery.RestoreOnOldURLs{Fresh: recovery.FreshFirst},
+			After:      []Act{{Fault: faults.OldMemberReturns{}, Observer: watch.ClusterIDMismatch{}}},
 			Expect:     Expect{QuorumLost: true, ClusterID: IDNew},
 			MinMembers: 2,
 		},
@@ -33,7 +38,8 @@ func hazardScenarios() []Scenario {
 			Description: "kill one follower, restart it with --force-new-cluster while the others still run; record panics, exits, " +
 				"which side takes writes, whether each sees the other's, and the two raft logs; then recover the old majority and find every acknowledged write",
 			Fault:      faults.KillFollower{},
-			Recovery:   recovery.ForceNewWhileAlive{},
+			Then:       []Act{{Fault: faults.ForcedRestart{}, Observer: watch.SplitBrain{}}},
+			Recovery:   recovery.RecoverOldMajority{},
 			Expect:     Expect{ClusterID: IDSame},
 			MinMembers: 3,
 		},

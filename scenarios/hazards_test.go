@@ -9,9 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/etcd-drill/etcd-drill/faults"
 	"github.com/etcd-drill/etcd-drill/harness/bins"
 	"github.com/etcd-drill/etcd-drill/harness/leakcheck"
 	"github.com/etcd-drill/etcd-drill/harness/report"
+	"github.com/etcd-drill/etcd-drill/harness/watch"
 	"github.com/etcd-drill/etcd-drill/recovery"
 )
 
@@ -81,7 +83,7 @@ func hazardFound(t *testing.T, rep *report.Report, err error, name string) strin
 	return found[0].Detail
 }
 
-// hazardMissed checks that the drill failed at the recovery because the
+// hazardMissed checks that the drill failed at its observer because the
 // hazard it looks for did not show, that none was recorded, and that the
 // cleanup left nothing behind.
 func hazardMissed(t *testing.T, rep *report.Report, err error, o Options, name string) {
@@ -90,17 +92,17 @@ func hazardMissed(t *testing.T, rep *report.Report, err error, o Options, name s
 		t.Fatalf("the drill passed (error %v) although the hazard %s could not show", err, name)
 	}
 	want := "hazard " + name + " not found"
-	if !strings.HasPrefix(err.Error(), "step recover: ") || !strings.Contains(err.Error(), want) {
-		t.Fatalf("error %q, want step recover to fail with %q", err, want)
+	if !strings.HasPrefix(err.Error(), "step observe: ") || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %q, want step observe to fail with %q", err, want)
 	}
 	if len(rep.Failures) != 1 || rep.Failures[0] != err.Error() {
-		t.Fatalf("failures %q, want only the recovery's", rep.Failures)
+		t.Fatalf("failures %q, want only the observer's", rep.Failures)
 	}
 	if len(rep.Hazards) != 0 {
 		t.Fatalf("hazards %+v recorded although none showed", rep.Hazards)
 	}
 	if rep.Verified {
-		t.Fatal("the keyspace was verified after a failed recovery")
+		t.Fatal("the keyspace was verified after a failed observation")
 	}
 	if last := rep.Steps[len(rep.Steps)-1]; last.Name != "cleanup" || last.Error != "" {
 		t.Fatalf("last step %+v, want a clean cleanup", last)
@@ -146,7 +148,7 @@ func TestHazardRestoreOldToken(t *testing.T) {
 	for _, be := range []string{"process", "embedded"} {
 		t.Run(be, func(t *testing.T) {
 			rep, err := runHazard(t, hazardScenario(t, "hazard/restore-old-token"), hazardOptions(t, be))
-			detail := hazardFound(t, rep, err, recovery.HazardOldClusterID)
+			detail := hazardFound(t, rep, err, watch.HazardOldClusterID)
 			if rep.Cluster.IDChanged || rep.Cluster.OldID != rep.Cluster.NewID {
 				t.Fatalf("cluster %+v: want the old cluster ID kept", rep.Cluster)
 			}
@@ -165,10 +167,10 @@ func TestHazardRestoreOldToken(t *testing.T) {
 // drill looks for is not there, and the drill must fail.
 func TestHazardRestoreOldTokenFailsWithANewToken(t *testing.T) {
 	sc := hazardScenario(t, "hazard/restore-old-token")
-	sc.Recovery = recovery.RestoreOldToken{NewToken: true}
+	sc.Recovery = recovery.RestoreOnOldURLs{}
 	o := hazardOptions(t, "process")
 	rep, err := runHazard(t, sc, o)
-	hazardMissed(t, rep, err, o, recovery.HazardOldClusterID)
+	hazardMissed(t, rep, err, o, watch.HazardOldClusterID)
 	if !strings.Contains(err.Error(), `-restored"`) {
 		t.Fatalf("error %q: want it to name the new token", err)
 	}
@@ -178,7 +180,7 @@ func TestHazardOldMemberRejoins(t *testing.T) {
 	for _, be := range []string{"process", "embedded"} {
 		t.Run(be, func(t *testing.T) {
 			rep, err := runHazard(t, hazardScenario(t, "hazard/old-member-rejoins"), hazardOptions(t, be))
-			detail := hazardFound(t, rep, err, recovery.HazardOldMemberMismatch)
+			detail := hazardFound(t, rep, err, watch.HazardOldMemberMismatch)
 			if !rep.Cluster.IDChanged {
 				t.Fatalf("cluster %+v: want a new cluster ID", rep.Cluster)
 			}
@@ -189,9 +191,10 @@ func TestHazardOldMemberRejoins(t *testing.T) {
 					t.Fatalf("hazard detail %q: want %q", detail, s)
 				}
 			}
-			// The old member is not in the recovered cluster, whose data
-			// hazardFound checked: every key as of the snapshot, no other.
-			straggler := rep.Fault.Members[0]
+			// The old member (the first) is not in the recovered cluster,
+			// whose data hazardFound checked: every key as of the snapshot,
+			// no other.
+			straggler := "m1"
 			if slices.Contains(rep.Cluster.Members, straggler) || len(rep.Cluster.Members) != rep.Members {
 				t.Fatalf("recovered members %v: want %d, without the old member %s", rep.Cluster.Members, rep.Members, straggler)
 			}
@@ -206,10 +209,11 @@ func TestHazardOldMemberRejoins(t *testing.T) {
 // mismatch can show, and the drill must fail.
 func TestHazardOldMemberRejoinsFailsOnFreshURLs(t *testing.T) {
 	sc := hazardScenario(t, "hazard/old-member-rejoins")
-	sc.Recovery = recovery.OldMemberRejoins{FreshURLs: true, Wait: 2 * time.Second}
+	sc.Recovery = recovery.RestoreOnOldURLs{Fresh: recovery.FreshAll}
+	sc.After = []Act{{Fault: faults.OldMemberReturns{}, Observer: watch.ClusterIDMismatch{Wait: 2 * time.Second}}}
 	o := hazardOptions(t, "process")
 	rep, err := runHazard(t, sc, o)
-	hazardMissed(t, rep, err, o, recovery.HazardOldMemberMismatch)
+	hazardMissed(t, rep, err, o, watch.HazardOldMemberMismatch)
 	if !strings.Contains(err.Error(), "on new URLs") {
 		t.Fatalf("error %q: want it to say the restore was on new URLs", err)
 	}
@@ -234,7 +238,7 @@ func TestHazardOldMemberRejoinsFailsOnFreshURLs(t *testing.T) {
 func TestHazardForceNewClusterWhileAlive(t *testing.T) {
 	o := hazardOptions(t, "process")
 	rep, err := runHazard(t, hazardScenario(t, "hazard/force-new-cluster-while-alive"), o)
-	detail := hazardFound(t, rep, err, recovery.HazardForceNewWhileAlive)
+	detail := hazardFound(t, rep, err, watch.HazardForceNewWhileAlive)
 	forced := rep.Fault.Members[0]
 	if !strings.Contains(detail, forced+" restarted with --force-new-cluster") || rep.Cluster.IDChanged {
 		t.Fatalf("hazard detail %q, cluster %+v: want %s restarted with --force-new-cluster, and the old cluster ID kept", detail, rep.Cluster, forced)
@@ -273,10 +277,10 @@ func TestHazardForceNewClusterWhileAlive(t *testing.T) {
 // nothing goes wrong: the drill must fail for want of its hazard.
 func TestHazardForceNewClusterWhileAliveFailsOnAPlainRestart(t *testing.T) {
 	sc := hazardScenario(t, "hazard/force-new-cluster-while-alive")
-	sc.Recovery = recovery.ForceNewWhileAlive{Plain: true, Window: time.Second}
+	sc.Then = []Act{{Fault: faults.ForcedRestart{Plain: true}, Observer: watch.SplitBrain{Window: time.Second}}}
 	o := hazardOptions(t, "process")
 	rep, err := runHazard(t, sc, o)
-	hazardMissed(t, rep, err, o, recovery.HazardForceNewWhileAlive)
+	hazardMissed(t, rep, err, o, watch.HazardForceNewWhileAlive)
 	for _, s := range []string{"without --force-new-cluster", "every member still running", "sees"} {
 		if !strings.Contains(err.Error(), s) {
 			t.Fatalf("error %q: want %q", err, s)

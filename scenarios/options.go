@@ -250,7 +250,28 @@ func validTiming(t backend.Timing) error {
 	return nil
 }
 
-func needs(sc Scenario) backend.Caps { return sc.Fault.Needs() }
+// needs is what the backend must do for sc: what its faults and its
+// recovery need.
+func needs(sc Scenario) backend.Caps {
+	all := []backend.Caps{sc.Fault.Needs()}
+	for _, a := range append(append([]Act(nil), sc.Then...), sc.After...) {
+		if a.Fault != nil {
+			all = append(all, a.Fault.Needs())
+		}
+	}
+	if n, ok := sc.Recovery.(recovery.Needer); ok {
+		all = append(all, n.Needs())
+	}
+	var u backend.Caps
+	for _, c := range all {
+		u.HardKill = u.HardKill || c.HardKill
+		u.Restart = u.Restart || c.Restart
+		u.Pause = u.Pause || c.Pause
+		u.Partition = u.Partition || c.Partition
+		u.SurvivesMemberPanic = u.SurvivesMemberPanic || c.SurvivesMemberPanic
+	}
+	return u
+}
 
 func orEmbedded(name string) string {
 	if name == "" {

@@ -213,12 +213,14 @@ type abandoned struct {
 	finished <-chan struct{}
 }
 
+// stage is one step of the pipeline.
+type stage struct {
+	name string
+	f    func(ctx context.Context) (string, error)
+}
+
 func (r *runner) pipeline(ctx context.Context) error {
 	o, sc := r.o, r.sc
-	type stage struct {
-		name string
-		f    func(ctx context.Context) (string, error)
-	}
 	steps := []stage{
 		{"start-cluster", r.startCluster},
 		{"workload", func(ctx context.Context) (string, error) { return r.write(ctx, "workload", o.Keys) }},
@@ -236,23 +238,27 @@ func (r *runner) pipeline(ctx context.Context) error {
 	if sc.backup() == BackupCopiedDB {
 		steps = append(steps, stage{"copy-db", r.copyDB})
 	}
+	steps = append(steps, r.actStages(sc.Then)...)
 	steps = append(steps, stage{"recover", r.recover})
-	for _, s := range steps {
-		if err := r.step(ctx, s.name, s.f); err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("interrupted after step %s: %w", s.name, err)
-		}
+	if err := r.run(ctx, steps); err != nil {
+		return err
 	}
 	if r.outcome.Cluster == nil {
 		// The recovery refused its backup, as the scenario wants: nothing
 		// to write to or verify.
 		return nil
 	}
-	for _, s := range []stage{{"first-write", r.firstWrite}, {"verify", r.verify}} {
+	return r.run(ctx, append(r.actStages(sc.After), stage{"first-write", r.firstWrite}, stage{"verify", r.verify}))
+}
+
+// run runs stages in order until one fails or ctx ends.
+func (r *runner) run(ctx context.Context, stages []stage) error {
+	for _, s := range stages {
 		if err := r.step(ctx, s.name, s.f); err != nil {
 			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("interrupted after step %s: %w", s.name, err)
 		}
 	}
 	return nil

@@ -15,7 +15,6 @@ import (
 	"github.com/etcd-drill/etcd-drill/harness/leakcheck"
 	"github.com/etcd-drill/etcd-drill/harness/report"
 	"github.com/etcd-drill/etcd-drill/harness/workload"
-	"github.com/etcd-drill/etcd-drill/recovery"
 )
 
 func smallOptions(t *testing.T) Options {
@@ -59,23 +58,25 @@ func TestRunLeavesNothingBehind(t *testing.T) {
 	}
 }
 
-// damagingRestore restores as usual, then damages the restored keyspace the
-// way a broken procedure might.
-type damagingRestore struct {
-	recovery.SnapshotRestore
-	damage func(ctx context.Context, cli *clientv3.Client, ops []workload.Op, rev int64) error
+// damage is a fault that strikes after the recovery: it damages the
+// restored keyspace the way a broken procedure might.
+type damage struct {
+	faults.KillMajority // Needs, and a name nobody reads
+	harm                func(ctx context.Context, cli *clientv3.Client, ops []workload.Op, rev int64) error
 }
 
-func (r damagingRestore) Recover(ctx context.Context, env recovery.Env) (recovery.Outcome, error) {
-	out, err := r.SnapshotRestore.Recover(ctx, env)
+func (damage) Name() string { return "damage" }
+
+func (d damage) Inject(ctx context.Context, env faults.Env) (harness.Effect, error) {
+	cli, err := env.Recovered.Client()
 	if err != nil {
-		return out, err
+		return harness.Effect{}, err
 	}
-	cli, err := out.Cluster.Client()
-	if err != nil {
-		return out, err
-	}
-	return out, r.damage(ctx, cli, env.Ledger.Ops(), env.Snapshot.Revision)
+	return harness.Effect{Fault: d.Name(), At: time.Now()}, d.harm(ctx, cli, env.Ledger.Ops(), env.Snapshot.Revision)
+}
+
+func (damage) Confirm(_ context.Context, _ faults.Env, e harness.Effect) (harness.Effect, error) {
+	return e, nil
 }
 
 // lastAckedPut finds a key whose last acknowledged write at or below rev is a put.
@@ -133,7 +134,7 @@ func TestRunFailsWhenTheRecoveryLosesData(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sc.Recovery = damagingRestore{damage: tc.harm}
+			sc.After = append(sc.After, Act{Fault: damage{harm: tc.harm}})
 			rep, err := Run(context.Background(), sc, smallOptions(t))
 			if err != nil {
 				t.Fatalf("run: %v", err)

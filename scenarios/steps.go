@@ -95,12 +95,12 @@ func (r *runner) takeSnapshot(ctx context.Context) (string, error) {
 
 // faultEnv is what the fault acts on.
 func (r *runner) faultEnv() faults.Env {
-	return faults.Env{Drill: r.d, Cluster: r.cluster, Snapshot: r.snapshot}
+	return faults.Env{Drill: r.d, Cluster: r.cluster, Snapshot: r.snapshot, Ledger: r.ledger()}
 }
 
 // recoveryEnv is what the recovery works from.
 func (r *runner) recoveryEnv() recovery.Env {
-	return recovery.Env{Drill: r.d, Old: r.cluster, Snapshot: r.snapshot, Size: r.d.Size, Ledger: r.workload.Ledger()}
+	return recovery.Env{Drill: r.d, Old: r.cluster, Snapshot: r.snapshot, Size: r.d.Size}
 }
 
 func (r *runner) inject(ctx context.Context) (string, error) {
@@ -179,9 +179,8 @@ func (r *runner) firstWrite(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if _, err := cli.Put(wctx, harness.ProbePrefix+"after-recovery", "ok"); err != nil {
+	p := harness.Probe{Client: cli, Key: "after-recovery", Attempt: 10 * time.Second}
+	if err := p.Once(ctx); err != nil {
 		return "", fmt.Errorf("the recovered cluster refused a write: %w", err)
 	}
 	rto := time.Since(r.effect.At)
@@ -277,4 +276,12 @@ func (r *runner) checkRevisionAbove(ctx context.Context, cli *clientv3.Client, r
 	}
 	r.rep.Cluster.RevisionBumpedFrom = served
 	return nil
+}
+
+// ledger is the workload's ledger, or nil before there is a workload.
+func (r *runner) ledger() *workload.Ledger {
+	if r.workload == nil {
+		return nil
+	}
+	return r.workload.Ledger()
 }

@@ -1,11 +1,12 @@
 package backend
 
 import (
-	"bufio"
 	"encoding/json"
 	"io"
 	"os"
 	"strings"
+
+	"github.com/etcd-drill/etcd-drill/harness/observe"
 )
 
 // Panic is a member's panic as its log tells it.
@@ -18,14 +19,9 @@ type Panic struct {
 // at level "panic" (message, error and caller), or else Go's "panic: " line
 // and the first frame under it.
 func ParsePanic(r io.Reader) (Panic, bool) {
-	br := bufio.NewReaderSize(r, 64*1024)
-	var goPanic Panic
+	var goPanic, jsonPanic Panic
 	inTrace := false
-	for {
-		line, err := readLine(br)
-		if err != nil && line == "" {
-			break
-		}
+	_ = observe.Lines(r, func(line string) bool {
 		if strings.HasPrefix(line, "{") && strings.Contains(line, `"level":"panic"`) {
 			var e struct {
 				Msg    string `json:"msg"`
@@ -33,11 +29,11 @@ func ParsePanic(r io.Reader) (Panic, bool) {
 				Error  string `json:"error"`
 			}
 			if json.Unmarshal([]byte(line), &e) == nil {
-				msg := e.Msg
+				jsonPanic = Panic{Message: e.Msg, Caller: e.Caller}
 				if e.Error != "" {
-					msg += ": " + e.Error
+					jsonPanic.Message += ": " + e.Error
 				}
-				return Panic{Message: msg, Caller: e.Caller}, true
+				return false
 			}
 		}
 		switch {
@@ -51,30 +47,12 @@ func ParsePanic(r io.Reader) (Panic, bool) {
 				goPanic.Caller = goPanic.Caller[:i]
 			}
 		}
-		if err != nil {
-			break
-		}
+		return true
+	})
+	if jsonPanic.Message != "" {
+		return jsonPanic, true
 	}
 	return goPanic, goPanic.Message != ""
-}
-
-// maxLine is how much of one log line ParsePanic looks at.
-const maxLine = 4 * 1024 * 1024
-
-// readLine returns the next line without its line ending, cut to maxLine
-// bytes: a longer line is skipped past, not the end of the reading (as it is
-// for a bufio.Scanner, which would miss a panic logged after it).
-func readLine(br *bufio.Reader) (string, error) {
-	var b []byte
-	for {
-		frag, err := br.ReadSlice('\n')
-		if n := maxLine - len(b); n > 0 {
-			b = append(b, frag[:min(n, len(frag))]...)
-		}
-		if err != bufio.ErrBufferFull {
-			return strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r"), err
-		}
-	}
 }
 
 // ParsePanicFile is ParsePanic on a log file from byte offset on (a member

@@ -90,8 +90,9 @@ func lineTime(line string) time.Time {
 }
 
 // maxLine is how much of one log line Lines hands on; the rest of a longer
-// line is skipped, not the end of the reading.
-const maxLine = 1 << 20
+// line is skipped, not the end of the reading. etcd's panic lines carry
+// their stack: 4 MiB keeps them whole.
+const maxLine = 4 << 20
 
 // Lines calls f with each line of r, without its line ending, until f
 // returns false or r ends.

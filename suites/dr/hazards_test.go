@@ -5,7 +5,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/etcd-drill/etcd-drill/harness/report"
-	"github.com/etcd-drill/etcd-drill/recovery"
+	"github.com/etcd-drill/etcd-drill/harness/watch"
 	"github.com/etcd-drill/etcd-drill/suites/drilltest"
 )
 
@@ -15,14 +15,14 @@ var _ = Describe("The hazards around a recovery", func() {
 			It("flags a restore with the old token and old peer URLs: it yields the old cluster ID", func(ctx SpecContext) {
 				rep := drilltest.Run(ctx, "hazard/restore-old-token", drilltest.Options(backend, 3, 1000))
 				Expect(rep.Passed).To(BeTrue(), "%v", rep.Failures)
-				Expect(hazardNames(rep)).To(ContainElement(recovery.HazardOldClusterID))
+				Expect(hazardNames(rep)).To(ContainElement(watch.HazardOldClusterID))
 				Expect(rep.Cluster.IDChanged).To(BeFalse())
 			})
 
 			It("shows an old member rejected by the restored cluster, whose data stays untouched", func(ctx SpecContext) {
 				rep := drilltest.Run(ctx, "hazard/old-member-rejoins", drilltest.Options(backend, 3, 1000))
 				Expect(rep.Passed).To(BeTrue(), "%v", rep.Failures)
-				Expect(hazardNames(rep)).To(ContainElement(recovery.HazardOldMemberMismatch))
+				Expect(hazardNames(rep)).To(ContainElement(watch.HazardOldMemberMismatch))
 				Expect(rep.Keys.Lost).To(BeZero())
 				Expect(rep.Keys.Resurrected).To(BeZero())
 				Expect(rep.Cluster.HashKVConsistent).To(BeTrue())
@@ -32,7 +32,7 @@ var _ = Describe("The hazards around a recovery", func() {
 				It("records what force-new-cluster does while the old members still run", func(ctx SpecContext) {
 					rep := drilltest.Run(ctx, "hazard/force-new-cluster-while-alive", drilltest.Options(backend, 3, 1000))
 					Expect(rep.Passed).To(BeTrue(), "%v", rep.Failures)
-					Expect(hazardNames(rep)).To(ContainElement(recovery.HazardForceNewWhileAlive))
+					Expect(hazardNames(rep)).To(ContainElement(watch.HazardForceNewWhileAlive))
 					Expect(rep.Keys.Lost).To(BeZero(), "the recovered old majority keeps every acknowledged write")
 				})
 			}

@@ -11,18 +11,12 @@ import (
 )
 
 // KillFollower kills one follower at once; the others keep quorum and its
-// data dir stays as it was. It opens a hazard drill: the recovery then
-// starts that member again with --force-new-cluster while the others still
-// run, which etcd's recovery guide warns may make members panic. So it needs
-// a backend whose members can panic without taking the harness down, and
-// one that can start a killed member again on its data dir.
+// data dir stays as it was.
 type KillFollower struct{}
 
 func (KillFollower) Name() string { return "kill-follower" }
 
-func (KillFollower) Needs() backend.Caps {
-	return backend.Caps{HardKill: true, Restart: true, SurvivesMemberPanic: true}
-}
+func (KillFollower) Needs() backend.Caps { return backend.Caps{HardKill: true} }
 
 // Inject kills a follower (the last live member that does not lead), so
 // that the cluster keeps its leader and its quorum.
