@@ -76,9 +76,14 @@ func (p Probe) Run(ctx context.Context, within time.Duration, enough func(Tally)
 
 // Once writes once: nil if the write was acknowledged.
 func (p Probe) Once(ctx context.Context) error {
+	return p.Write(ctx, time.Now().Format(time.RFC3339Nano))
+}
+
+// Write writes value once: nil if the write was acknowledged.
+func (p Probe) Write(ctx context.Context, value string) error {
 	actx, cancel := context.WithTimeout(ctx, p.Attempt)
 	defer cancel()
-	_, err := p.Client.Put(actx, ProbePrefix+p.Key, time.Now().Format(time.RFC3339Nano))
+	_, err := p.Client.Put(actx, ProbePrefix+p.Key, value)
 	return err
 }
 

@@ -66,13 +66,8 @@ func (s *side) settle(ctx context.Context, wait, attempt time.Duration) {
 func (s *side) put(ctx context.Context, value string, attempt time.Duration) {
 	live := s.alive()
 	err := errors.New("no member left")
-	if len(live) > 0 {
-		cli := s.client(live)
-		if cli != nil {
-			actx, cancel := context.WithTimeout(ctx, attempt)
-			_, err = cli.Put(actx, harness.ProbePrefix+s.key, value)
-			cancel()
-		}
+	if cli := s.client(live); len(live) > 0 && cli != nil {
+		err = harness.Probe{Client: cli, Key: s.key, Attempt: attempt}.Write(ctx, value)
 	}
 	if err != nil {
 		s.refused++
