@@ -66,8 +66,10 @@ func (s *side) settle(ctx context.Context, wait, attempt time.Duration) {
 func (s *side) put(ctx context.Context, value string, attempt time.Duration) {
 	live := s.alive()
 	err := errors.New("no member left")
-	if cli := s.client(live); len(live) > 0 && cli != nil {
-		err = harness.Probe{Client: cli, Key: s.key, Attempt: attempt}.Write(ctx, value)
+	if len(live) > 0 {
+		if cli := s.client(live); cli != nil {
+			err = harness.Probe{Client: cli, Key: s.key, Attempt: attempt}.Write(ctx, value)
+		}
 	}
 	if err != nil {
 		s.refused++
