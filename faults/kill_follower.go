@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/etcd-drill/etcd-drill/harness"
@@ -20,11 +21,21 @@ func (KillFollower) Needs() backend.Caps { return backend.Caps{HardKill: true} }
 
 // Inject kills a follower (the last live member that does not lead), so
 // that the cluster keeps its leader and its quorum.
-func (KillFollower) Inject(ctx context.Context, env Env) (harness.Effect, error) {
-	c := env.Cluster
+func (f KillFollower) Inject(ctx context.Context, env Env) (harness.Effect, error) {
+	e, err := killFollower(ctx, env.Cluster, f.Name())
+	if err != nil {
+		return e, err
+	}
+	e.Detail = fmt.Sprintf("killed follower %s in %s, data dir kept", e.Members[0], e.InForce.Round(time.Microsecond))
+	return e, nil
+}
+
+// killFollower kills the last live member that does not lead, for the fault
+// called name.
+func killFollower(ctx context.Context, c *harness.Cluster, name string) (harness.Effect, error) {
 	live := c.Live()
 	if len(live) < 3 {
-		return harness.Effect{}, fmt.Errorf("kill-follower needs at least 3 live members to keep quorum, have %d", len(live))
+		return harness.Effect{}, fmt.Errorf("%s needs at least 3 live members to keep quorum, have %d", name, len(live))
 	}
 	victim := live[len(live)-1]
 	lctx, cancel := context.WithTimeout(ctx, time.Second)
@@ -32,12 +43,11 @@ func (KillFollower) Inject(ctx context.Context, env Env) (harness.Effect, error)
 		victim = live[0]
 	}
 	cancel()
-	e := harness.Effect{Fault: "kill-follower", Members: []string{victim.Name()}, At: time.Now()}
+	e := harness.Effect{Fault: name, Members: []string{victim.Name()}, At: time.Now()}
 	if err := victim.Kill(); err != nil {
 		return e, fmt.Errorf("kill member %s: %w", victim.Name(), err)
 	}
 	e.InForce = time.Since(e.At)
-	e.Detail = fmt.Sprintf("killed follower %s in %s, data dir kept", victim.Name(), e.InForce.Round(time.Microsecond))
 	return e, nil
 }
 
@@ -59,7 +69,7 @@ func (KillFollower) Confirm(ctx context.Context, env Env, e harness.Effect) (har
 	err := NoWriteFor(ctx, c, QuorumLossWindow(c))
 	switch {
 	case err == nil:
-		return e, errors.New("the others lost quorum after losing one follower")
+		return e, fmt.Errorf("the others lost quorum after losing one member (%s)", strings.Join(e.Members, ", "))
 	case !errors.Is(err, ErrQuorumKept):
 		return e, err
 	}

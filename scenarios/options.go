@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -10,9 +9,6 @@ import (
 
 	"github.com/etcd-drill/etcd-drill/harness"
 	"github.com/etcd-drill/etcd-drill/harness/backend"
-	"github.com/etcd-drill/etcd-drill/harness/backend/container"
-	"github.com/etcd-drill/etcd-drill/harness/backend/embedded"
-	"github.com/etcd-drill/etcd-drill/harness/backend/process"
 	"github.com/etcd-drill/etcd-drill/harness/bins"
 	"github.com/etcd-drill/etcd-drill/harness/report"
 	"github.com/etcd-drill/etcd-drill/harness/workload"
@@ -87,61 +83,6 @@ func DefaultOptions() Options {
 	}
 }
 
-// Backends lists the backends Run knows.
-func Backends() []string { return []string{"embedded", "process", "container"} }
-
-// backendCaps says what each backend can do, without starting anything.
-func backendCaps(name string) (backend.Caps, error) {
-	switch name {
-	case "embedded", "":
-		return embedded.New().Caps(), nil
-	case "process":
-		return process.Caps(), nil
-	case "container":
-		return container.Caps(), nil
-	}
-	return backend.Caps{}, fmt.Errorf("unknown backend %q (known: %s)", name, strings.Join(Backends(), ", "))
-}
-
-// NewBackend returns the backend o names, ready to start members; run names
-// the drill (containers and networks carry it).
-func NewBackend(ctx context.Context, o Options, run string) (backend.Backend, error) {
-	switch o.Backend {
-	case "embedded", "":
-		return embedded.New(), nil
-	case "process":
-		b, err := bins.Find(o.BinDir)
-		if err != nil {
-			return nil, err
-		}
-		return process.New(b)
-	case "container":
-		image, version, err := containerImage(ctx, o)
-		if err != nil {
-			return nil, err
-		}
-		return container.New(ctx, image, version, run)
-	}
-	return nil, fmt.Errorf("unknown backend %q (known: %s)", o.Backend, strings.Join(Backends(), ", "))
-}
-
-// containerImage is --image, or the image built from the pinned binaries.
-func containerImage(ctx context.Context, o Options) (image, version string, err error) {
-	if o.Image != "" {
-		_, tag, _ := strings.Cut(o.Image, ":")
-		return o.Image, tag, nil
-	}
-	b, err := bins.Find(o.BinDir)
-	if err != nil {
-		return "", "", err
-	}
-	if version, err = b.Version(); err != nil {
-		return "", "", err
-	}
-	image, err = container.EnsureImage(ctx, b, version)
-	return image, version, err
-}
-
 // writesAfter resolves the default number of writes after the snapshot.
 func (o Options) writesAfter() int {
 	if o.WritesAfter >= 0 {
@@ -150,8 +91,10 @@ func (o Options) writesAfter() int {
 	return max(10, o.Keys/100)
 }
 
-// Validate reports options that cannot run sc, before anything is created.
-func Validate(ctx context.Context, sc Scenario, o Options) error {
+// Validate reports options that cannot run sc. It looks at the input only:
+// what the machine lacks (Docker, the binaries, disk space) is
+// CheckEnvironment's. Both run before anything is created.
+func Validate(sc Scenario, o Options) error {
 	if o.Members < 1 || o.Members > harness.MaxMembers {
 		return fmt.Errorf("--members %d: must be 1 to %d", o.Members, harness.MaxMembers)
 	}
@@ -167,24 +110,19 @@ func Validate(ctx context.Context, sc Scenario, o Options) error {
 	if err := o.Workload.Validate(); err != nil {
 		return err
 	}
-	caps, err := backendCaps(o.Backend)
+	kind, err := kindOf(o.Backend)
 	if err != nil {
 		return err
 	}
-	if missing := lacks(caps, needs(sc)); len(missing) > 0 {
+	if missing := lacks(kind.caps, needs(sc)); len(missing) > 0 {
 		var can []string
-		for _, name := range Backends() {
-			if c, _ := backendCaps(name); len(lacks(c, needs(sc))) == 0 {
-				can = append(can, name)
+		for _, k := range kinds() {
+			if len(lacks(k.caps, needs(sc))) == 0 {
+				can = append(can, k.name)
 			}
 		}
 		return fmt.Errorf("scenario %s cannot run on the %s backend: it needs %s; backends that can run it: %s",
-			sc.Name, orEmbedded(o.Backend), strings.Join(missing, ", "), strings.Join(can, ", "))
-	}
-	if o.Backend == "container" {
-		if err := container.Available(ctx); err != nil {
-			return err
-		}
+			sc.Name, kind.name, strings.Join(missing, ", "), strings.Join(can, ", "))
 	}
 	switch o.Recovery {
 	case "", sc.Recovery.Name():
@@ -203,16 +141,6 @@ func Validate(ctx context.Context, sc Scenario, o Options) error {
 		}
 	default:
 		return fmt.Errorf("--recovery %s: want runbook or the scenario's own (%s)", o.Recovery, sc.Recovery.Name())
-	}
-	if o.Backend == "process" || o.Recovery == "runbook" || (o.Backend == "container" && o.Image == "") {
-		b, err := bins.Find(o.BinDir)
-		if err != nil {
-			return err
-		}
-		// Binaries that are not etcd fail here, not minutes into a drill.
-		if _, err := b.Version(); err != nil {
-			return err
-		}
 	}
 	if o.MaxLogBytes < 0 {
 		return fmt.Errorf("--max-log-bytes %d: must be positive (0: the default)", o.MaxLogBytes)
@@ -271,13 +199,6 @@ func needs(sc Scenario) backend.Caps {
 		u.SurvivesMemberPanic = u.SurvivesMemberPanic || c.SurvivesMemberPanic
 	}
 	return u
-}
-
-func orEmbedded(name string) string {
-	if name == "" {
-		return "embedded"
-	}
-	return name
 }
 
 // lacks names the capabilities in want that have misses.

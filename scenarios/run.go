@@ -29,14 +29,14 @@ const cleanupTimeout = 30 * time.Second
 // every case but bad input; the error is the first step that could not be
 // done (an assertion that fails is a report failure, not an error).
 func Run(ctx context.Context, sc Scenario, o Options) (*report.Report, error) {
-	if err := Validate(ctx, sc, o); err != nil {
+	if err := Validate(sc, o); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
+	}
+	if err := CheckEnvironment(ctx, o); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
 	sc, err := withRecovery(sc, o)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
-	}
-	if err := o.checkDisk(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
 	run := runID()

@@ -98,7 +98,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 	if err != nil {
 		return 2, badInput("%v", err)
 	}
-	if err := scenarios.Validate(ctx, sc, rf.opts); err != nil {
+	if err := scenarios.Validate(sc, rf.opts); err != nil {
 		return 2, badInput("%v", err)
 	}
 	if rf.reportPath != "" {
@@ -110,6 +110,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 		if fi, err := os.Stat(rf.opts.BaseDir); err != nil || !fi.IsDir() {
 			return 2, badInput("--workdir %s: not a directory", rf.opts.BaseDir)
 		}
+	}
+	if err := scenarios.CheckEnvironment(ctx, rf.opts); err != nil {
+		return 2, badInput("%v", err)
 	}
 
 	bar := newProgressBar(stdout)

@@ -182,7 +182,11 @@ func (cfg *soakConfig) plan(ctx context.Context) (*soakPlan, error) {
 		var refused error
 		for _, sc := range matched {
 			o := cfg.options(b, sc, max(sc.MinMembers, 1), minSoakKeys, 1, "")
-			if err := scenarios.Validate(ctx, sc, o); err != nil {
+			err := scenarios.Validate(sc, o)
+			if err == nil {
+				err = scenarios.CheckEnvironment(ctx, o)
+			}
+			if err != nil {
 				// Refused for this backend: skipped, not a failure.
 				refused = err
 				continue

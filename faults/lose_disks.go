@@ -2,7 +2,6 @@ package faults
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -40,55 +39,6 @@ func (LoseDisks) Confirm(ctx context.Context, env Env, e harness.Effect) (harnes
 		return e, err
 	}
 	return KillMajority{}.Confirm(ctx, env, e)
-}
-
-// LoseMember is the permanent loss of one member (a minority): killed, its
-// data dir destroyed. The others keep quorum.
-type LoseMember struct{}
-
-func (LoseMember) Name() string { return "lose-member" }
-
-func (LoseMember) Needs() backend.Caps { return backend.Caps{HardKill: true} }
-
-// Inject loses a follower, so that the loss alone, not an election, is drilled.
-func (LoseMember) Inject(ctx context.Context, env Env) (harness.Effect, error) {
-	c := env.Cluster
-	live := c.Live()
-	if len(live) < 3 {
-		return harness.Effect{}, fmt.Errorf("lose-member needs at least 3 live members to keep quorum, have %d", len(live))
-	}
-	victim := live[len(live)-1]
-	lctx, cancel := context.WithTimeout(ctx, time.Second)
-	if l, err := c.Leader(lctx); err == nil && l.Name() == victim.Name() {
-		victim = live[0]
-	}
-	cancel()
-	e := harness.Effect{Fault: "lose-member", Members: []string{victim.Name()}, At: time.Now()}
-	if err := victim.Kill(); err != nil {
-		return e, fmt.Errorf("kill member %s: %w", victim.Name(), err)
-	}
-	if err := wipe(ctx, c, e.Members); err != nil {
-		return e, err
-	}
-	e.InForce = time.Since(e.At)
-	e.Detail = fmt.Sprintf("killed %s and destroyed its data dir in %s", victim.Name(), e.InForce.Round(time.Microsecond))
-	return e, nil
-}
-
-// Confirm: the data dir is gone and the others still take writes.
-func (LoseMember) Confirm(ctx context.Context, env Env, e harness.Effect) (harness.Effect, error) {
-	if err := wiped(env.Cluster, e.Members); err != nil {
-		return e, err
-	}
-	err := NoWriteFor(ctx, env.Cluster, QuorumLossWindow(env.Cluster))
-	switch {
-	case err == nil:
-		return e, errors.New("the others lost quorum after losing one member")
-	case !errors.Is(err, ErrQuorumKept):
-		return e, err
-	}
-	e.Detail += "; the others kept quorum"
-	return e, nil
 }
 
 // wipe waits for each named member to let go of its files, then removes its
