@@ -75,7 +75,7 @@ func (f ForcedRestart) Inject(ctx context.Context, env Env) (harness.Effect, err
 	if err != nil {
 		return e, fmt.Errorf("restart %s %s: %w", m.Name(), f.How(), err)
 	}
-	e.Started = harness.Adopt(env.Drill.Backend, []backend.MemberSpec{spec}, []backend.Member{forced})
+	e.Started = harness.Adopt(env.Drill.Backend, env.Drill.Ports, []backend.MemberSpec{spec}, []backend.Member{forced})
 	env.Drill.Track(e.Started)
 	e.InForce = time.Since(e.At)
 	e.Detail = fmt.Sprintf("%s restarted on its data dir %s while %s ran", m.Name(), f.How(), strings.Join(harness.Names(c.Live()), ", "))

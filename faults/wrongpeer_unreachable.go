@@ -31,10 +31,10 @@ func (f UnreachablePeerURLs) Inject(ctx context.Context, env Env) (harness.Effec
 	c := env.Cluster
 	live := c.Live()
 	n := Majority(len(live))
-	if c.Ports == nil {
+	if c.Ports() == nil {
 		return harness.Effect{}, errors.New("the cluster has no port allocator to reserve unreachable ports from")
 	}
-	ps, err := c.Ports.Reserve(n)
+	ps, err := c.Ports().Reserve(n)
 	if err != nil {
 		return harness.Effect{}, err
 	}

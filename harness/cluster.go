@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/pkg/v3/proxy"
 	"go.uber.org/zap"
@@ -87,13 +86,16 @@ func Plan(alloc *ports.Allocator, cs ClusterSpec) ([]backend.MemberSpec, error) 
 	return specs, nil
 }
 
-// Cluster is a set of members started by one backend.
+// Cluster is a set of members started by one backend: their lifecycle
+// (Start or Adopt, Add, Restart, Kill, Close), clients, health, leader and
+// cluster ID, and peer partitions (Isolate, Heal). Membership changes through
+// etcd (MemberAdd, MemberRemove) are MembershipOf's.
 type Cluster struct {
 	Backend backend.Backend
 	Token   string
-	// Ports is the allocator the cluster's ports came from; faults reserve
-	// more from it (ports where nothing must listen, say).
-	Ports  *ports.Allocator
+
+	// alloc is the allocator the members' ports came from (see Ports).
+	alloc  *ports.Allocator
 	timing backend.Timing
 
 	mu      sync.Mutex
@@ -112,11 +114,14 @@ type Cluster struct {
 // closeTimeout bounds the cleanup of a cluster that failed to start.
 const closeTimeout = 30 * time.Second
 
-// Start starts the members of specs one after another (see Add) and waits
-// until each one answers a linearizable read. On failure it kills what it
-// started.
-func Start(ctx context.Context, be backend.Backend, specs []backend.MemberSpec) (*Cluster, error) {
-	c := &Cluster{Backend: be, clients: map[string]*clientv3.Client{}, specs: map[string]backend.MemberSpec{}}
+// Start starts the members of specs on be one after another (see Add) and
+// waits until each one answers a linearizable read. alloc is the allocator
+// the specs' ports were reserved from, which Ports returns (nil: none); Start
+// neither reserves nor releases ports. The cluster's Token and raft timing
+// are those of specs[0] (etcd's default timing if it has none). On failure it
+// closes what it started (bounded by 30 s) and returns no cluster.
+func Start(ctx context.Context, be backend.Backend, alloc *ports.Allocator, specs []backend.MemberSpec) (*Cluster, error) {
+	c := &Cluster{Backend: be, alloc: alloc, clients: map[string]*clientv3.Client{}, specs: map[string]backend.MemberSpec{}}
 	if len(specs) > 0 {
 		c.Token = specs[0].Token
 		c.timing = specs[0].Timing
@@ -150,10 +155,14 @@ func Start(ctx context.Context, be backend.Backend, specs []backend.MemberSpec) 
 	return c, nil
 }
 
-// Adopt makes a cluster of members started by someone else (see
-// backend/external), with the specs they were laid out with.
-func Adopt(be backend.Backend, specs []backend.MemberSpec, ms []backend.Member) *Cluster {
-	c := &Cluster{Backend: be, clients: map[string]*clientv3.Client{}, specs: map[string]backend.MemberSpec{}, members: ms}
+// Adopt makes a cluster of members ms started by someone else (see
+// backend/external, or a member started by hand on be), with the specs they
+// were laid out with and alloc, the allocator those specs' ports were
+// reserved from, which Ports returns (nil: none). It starts nothing, waits
+// for nothing and takes ownership of ms: Close kills them. The cluster's
+// Token and raft timing are those of specs[0].
+func Adopt(be backend.Backend, alloc *ports.Allocator, specs []backend.MemberSpec, ms []backend.Member) *Cluster {
+	c := &Cluster{Backend: be, alloc: alloc, clients: map[string]*clientv3.Client{}, specs: map[string]backend.MemberSpec{}, members: ms}
 	for _, s := range specs {
 		c.specs[s.Name] = s
 	}
@@ -223,177 +232,25 @@ func (c *Cluster) Restart(ctx context.Context, name string) (backend.Member, err
 	return m, nil
 }
 
-// reconfigTimeout bounds the retries of a membership change etcd finds unsafe.
-const reconfigTimeout = 30 * time.Second
-
-// retryWhile runs change until it succeeds, fails with an error retryable
-// does not accept, or reconfigTimeout passes; each try is bounded by 5 s.
-func retryWhile(ctx context.Context, retryable func(error) bool, change func(ctx context.Context) error) error {
-	deadline := time.Now().Add(reconfigTimeout)
-	for {
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := change(cctx)
-		cancel()
-		if err == nil || !retryable(err) || time.Now().After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
-		case <-time.After(50 * time.Millisecond):
+// retire takes the member called name out of the members, keeping it among
+// AllMembers for its exit; it does nothing if there is no such member.
+func (c *Cluster) retire(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, m := range c.members {
+		if m.Name() == name {
+			c.retired = append(c.retired, m)
+			c.members = append(c.members[:i:i], c.members[i+1:]...)
+			return
 		}
 	}
 }
 
-// unhealthy: etcd refuses a membership change that a member not yet
-// connected for 5 s would make unsafe (its strict reconfiguration check
-// answers "unhealthy cluster"), as an operator finds and retries.
-func unhealthy(err error) bool { return errors.Is(err, rpctypes.ErrUnhealthy) }
-
-// retryUnhealthy runs a membership change until etcd takes it.
-func retryUnhealthy(ctx context.Context, change func(ctx context.Context) error) error {
-	return retryWhile(ctx, unhealthy, change)
-}
-
-// Join adds a member with an empty data dir to the running cluster, as etcd's
-// runtime reconfiguration says: MemberAdd with its peer URL, then start it
-// with --initial-cluster-state existing and the cluster as MemberAdd left it.
-// It returns once the new member answers a linearizable read.
-func (c *Cluster) Join(ctx context.Context, spec backend.MemberSpec) (backend.Member, error) {
-	cli, err := c.Client()
-	if err != nil {
-		return nil, err
-	}
-	var resp *clientv3.MemberAddResponse
-	err = retryUnhealthy(ctx, func(ctx context.Context) error {
-		var err error
-		resp, err = cli.MemberAdd(ctx, []string{spec.PeerURL})
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("member add %s: %w", spec.Name, err)
-	}
-	m, err := c.startAdded(ctx, spec, resp)
-	if err == nil {
-		err = c.waitMemberHealthy(ctx, m)
-	}
-	if err != nil {
-		return nil, c.rollbackAdd(ctx, cli, resp.Member.ID, err)
-	}
-	return m, nil
-}
-
-// rollbackAdd takes back a MemberAdd whose member never joined, so that the
-// cluster does not wait for it (a one-member seed would lose its quorum).
-func (c *Cluster) rollbackAdd(ctx context.Context, cli *clientv3.Client, id uint64, cause error) error {
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if _, err := cli.MemberRemove(rctx, id); err != nil {
-		return fmt.Errorf("%w (and taking the add back: %v)", cause, err)
-	}
-	return cause
-}
-
-// JoinAsLearner adds a member as a learner (MemberAddAsLearner), starts it
-// with an empty data dir and promotes it once it has caught up. A learner
-// does not count for quorum, so a one-member cluster keeps its leader while
-// the new member starts (after a plain MemberAdd, on etcd 3.7.3, the lone
-// leader steps down and the new member's first read waits out 5 s). etcd
-// allows one learner at a time.
-func (c *Cluster) JoinAsLearner(ctx context.Context, spec backend.MemberSpec) (backend.Member, error) {
-	cli, err := c.Client()
-	if err != nil {
-		return nil, err
-	}
-	var resp *clientv3.MemberAddResponse
-	err = retryWhile(ctx, func(error) bool { return true }, func(ctx context.Context) error {
-		var err error
-		resp, err = cli.MemberAddAsLearner(ctx, []string{spec.PeerURL})
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("member add %s as learner: %w", spec.Name, err)
-	}
-	m, err := c.startAdded(ctx, spec, resp)
-	if err != nil {
-		return nil, c.rollbackAdd(ctx, cli, resp.Member.ID, err)
-	}
-	err = retryWhile(ctx, func(error) bool {
-		select {
-		case <-m.Exited():
-			return false
-		default:
-			return true
-		}
-	}, func(ctx context.Context) error {
-		_, err := cli.MemberPromote(ctx, resp.Member.ID)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("promote learner %s: %w", spec.Name, err)
-	}
-	if err := c.waitMemberHealthy(ctx, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// startAdded starts the member MemberAdd just added, with the cluster as
-// MemberAdd left it as its --initial-cluster.
-func (c *Cluster) startAdded(ctx context.Context, spec backend.MemberSpec, resp *clientv3.MemberAddResponse) (backend.Member, error) {
-	var ic []string
-	for _, m := range resp.Members {
-		name := m.Name
-		if m.ID == resp.Member.ID {
-			name = spec.Name
-		}
-		for _, u := range m.PeerURLs {
-			ic = append(ic, name+"="+u)
-		}
-	}
-	spec.InitialCluster = strings.Join(ic, ",")
-	spec.State = backend.StateExisting
-	if err := c.Add(ctx, spec); err != nil {
-		return nil, err
-	}
-	return c.Member(spec.Name), nil
-}
-
-// Remove removes the member called name from the cluster's membership
-// (MemberRemove) and from the harness's list; it does not stop it.
-func (c *Cluster) Remove(ctx context.Context, name string) error {
-	cli, err := c.Client()
-	if err != nil {
-		return err
-	}
-	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	resp, err := cli.MemberList(lctx)
-	if err != nil {
-		return fmt.Errorf("member list: %w", err)
-	}
-	for _, m := range resp.Members {
-		if m.Name == name {
-			if err := retryUnhealthy(ctx, func(ctx context.Context) error {
-				_, err := cli.MemberRemove(ctx, m.ID)
-				return err
-			}); err != nil {
-				return fmt.Errorf("member remove %s: %w", name, err)
-			}
-			c.mu.Lock()
-			for i, mm := range c.members {
-				if mm.Name() == name {
-					c.retired = append(c.retired, mm)
-					c.members = append(c.members[:i:i], c.members[i+1:]...)
-					break
-				}
-			}
-			c.mu.Unlock()
-			return nil
-		}
-	}
-	return fmt.Errorf("member remove %s: not in the member list", name)
-}
+// Ports returns the allocator the cluster's ports came from, as given to
+// Start or Adopt (nil if none was); faults reserve more from it (ports where
+// nothing must listen, say). The cluster never releases them: the allocator's
+// owner (the Drill) does.
+func (c *Cluster) Ports() *ports.Allocator { return c.alloc }
 
 // Spec returns the spec member name was started with.
 func (c *Cluster) Spec(name string) (backend.MemberSpec, bool) {

@@ -100,43 +100,45 @@ func NewDrill(base string, be backend.Backend, size int) (*Drill, error) {
 	}, nil
 }
 
-// Spec lays out a cluster of size members named prefix1.. under RunDir/dir.
-func (d *Drill) Spec(prefix, dir, token string, size int) ClusterSpec {
-	return ClusterSpec{
-		Size:        size,
-		NamePrefix:  prefix,
-		Dir:         filepath.Join(d.RunDir, dir),
-		Token:       token,
+// Layout says which members Drill.Plan lays out: Size members named
+// Prefix<First>, Prefix<First+1>, ... under RunDir/Dir, bootstrapped with
+// initial-cluster-token Token. The drill supplies the rest (ports, raft
+// timing, NoFsync, PeerProxies, MaxLogBytes).
+type Layout struct {
+	// Prefix starts every member's name.
+	Prefix string
+	// First is the number of the first member (0: 1).
+	First int
+	// Dir is the folder under RunDir that holds the members' data dirs and
+	// logs.
+	Dir string
+	// Token is the initial-cluster-token.
+	Token string
+	// Size is the number of members, 1 to MaxMembers.
+	Size int
+	// Host lays the members out to run on this host, whatever the backend
+	// (an operator's runbook starts etcd here): the backend's
+	// backend.Layouter rewrite is skipped.
+	Host bool
+}
+
+// Plan reserves ports from Ports for the members l names, makes the folder
+// RunDir/l.Dir, and returns their specs (with State new and an
+// --initial-cluster of all of them), rewritten by the backend if it is a
+// backend.Layouter and l.Host is not set; nothing runs. The ports stay
+// reserved until Close.
+func (d *Drill) Plan(l Layout) ([]backend.MemberSpec, error) {
+	cs := ClusterSpec{
+		Size:        l.Size,
+		NamePrefix:  l.Prefix,
+		First:       l.First,
+		Dir:         filepath.Join(d.RunDir, l.Dir),
+		Token:       l.Token,
 		Timing:      d.Timing,
 		NoFsync:     d.NoFsync,
 		PeerProxies: d.PeerProxies,
 		MaxLogBytes: d.MaxLogBytes,
 	}
-}
-
-// Layout reserves ports for a cluster of size members named prefix1.. under
-// RunDir/dir, makes that folder, and returns the member specs; nothing runs.
-func (d *Drill) Layout(prefix, dir, token string, size int) ([]backend.MemberSpec, error) {
-	return d.LayoutFrom(prefix, 1, dir, token, size)
-}
-
-// LayoutFrom is Layout with members numbered from first.
-func (d *Drill) LayoutFrom(prefix string, first int, dir, token string, size int) ([]backend.MemberSpec, error) {
-	specs, err := d.HostLayout(prefix, first, dir, token, size)
-	if err != nil {
-		return nil, err
-	}
-	if l, ok := d.Backend.(backend.Layouter); ok {
-		specs = l.Layout(specs)
-	}
-	return specs, nil
-}
-
-// HostLayout lays out members that run on this host, whatever the backend
-// (an operator's runbook starts etcd here).
-func (d *Drill) HostLayout(prefix string, first int, dir, token string, size int) ([]backend.MemberSpec, error) {
-	cs := d.Spec(prefix, dir, token, size)
-	cs.First = first
 	specs, err := Plan(d.Ports, cs)
 	if err != nil {
 		return nil, err
@@ -144,29 +146,34 @@ func (d *Drill) HostLayout(prefix string, first int, dir, token string, size int
 	if err := os.MkdirAll(cs.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("make cluster directory: %w", err)
 	}
+	if lo, ok := d.Backend.(backend.Layouter); ok && !l.Host {
+		specs = lo.Layout(specs)
+	}
 	return specs, nil
 }
 
-// StartCluster plans and starts a cluster, and tracks it for Close.
-func (d *Drill) StartCluster(ctx context.Context, prefix, dir, token string, size int) (*Cluster, error) {
-	specs, err := d.Layout(prefix, dir, token, size)
+// StartCluster lays out the members l names (see Plan) and starts them (see
+// StartMembers).
+func (d *Drill) StartCluster(ctx context.Context, l Layout) (*Cluster, error) {
+	specs, err := d.Plan(l)
 	if err != nil {
 		return nil, err
 	}
 	return d.StartMembers(ctx, specs)
 }
 
-// StartMembers starts members from specs laid out beforehand (restored data
-// dirs, say), waits until they are healthy and tracks them for Close.
+// StartMembers starts members from specs laid out beforehand by Plan
+// (restored data dirs, say), waits until they are healthy (see Start) and
+// tracks them for Close; the cluster's Ports is the drill's. If they do not
+// start, their logs are kept for FailedStartLogs.
 func (d *Drill) StartMembers(ctx context.Context, specs []backend.MemberSpec) (*Cluster, error) {
-	c, err := Start(ctx, d.Backend, specs)
+	c, err := Start(ctx, d.Backend, d.Ports, specs)
 	if err != nil {
 		for _, s := range specs {
 			d.failedLogs = append(d.failedLogs, s.LogPath)
 		}
 		return nil, fmt.Errorf("start cluster: %w", err)
 	}
-	c.Ports = d.Ports
 	d.clusters = append(d.clusters, c)
 	return c, nil
 }

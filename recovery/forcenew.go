@@ -116,13 +116,14 @@ func grow(ctx context.Context, d *harness.Drill, c *harness.Cluster, prefix stri
 	if count <= 0 {
 		return nil
 	}
-	specs, err := d.LayoutFrom(prefix, first, "grown", c.Token, count)
+	specs, err := d.Plan(harness.Layout{Prefix: prefix, First: first, Dir: "grown", Token: c.Token, Size: count})
 	if err != nil {
 		return err
 	}
-	join := c.Join
+	ms := harness.MembershipOf(c)
+	join := ms.Join
 	if learners {
-		join = c.JoinAsLearner
+		join = ms.JoinAsLearner
 	}
 	for _, s := range specs {
 		if _, err := join(ctx, s); err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/etcd-drill/etcd-drill/harness"
 )
 
 // RestoreSeedAndGrow restores ONE member from the snapshot as a one-member
@@ -21,7 +23,7 @@ func (RestoreSeedAndGrow) Recover(ctx context.Context, env Env) (Outcome, error)
 	}
 	env.stopOld()
 	d := env.Drill
-	seed, err := d.Layout(RestoredPrefix, "restored", d.Token+"-restored", 1)
+	seed, err := d.Plan(harness.Layout{Prefix: RestoredPrefix, Dir: "restored", Token: d.Token + "-restored", Size: 1})
 	if err != nil {
 		return Outcome{}, err
 	}

@@ -55,7 +55,7 @@ func (RecoverOldMajority) Recover(ctx context.Context, env Env) (Outcome, error)
 		return Outcome{}, fmt.Errorf("the old majority %s: %w", strings.Join(harness.Names(c.Live()), ", "), err)
 	}
 	for _, name := range replaced {
-		if err := c.Remove(ctx, name); err != nil {
+		if err := harness.MembershipOf(c).Remove(ctx, name); err != nil {
 			return Outcome{}, err
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/etcd-drill/etcd-drill/harness"
 )
 
 // ErrHashMismatch is how etcdutl refuses a snapshot whose integrity hash does
@@ -24,7 +26,7 @@ func (RefuseDamaged) NeedsSnapshot() bool { return true }
 
 func (RefuseDamaged) Recover(ctx context.Context, env Env) (Outcome, error) {
 	d := env.Drill
-	specs, err := d.Layout(RestoredPrefix, "restored", d.Token+"-restored", env.Size)
+	specs, err := d.Plan(harness.Layout{Prefix: RestoredPrefix, Dir: "restored", Token: d.Token + "-restored", Size: env.Size})
 	if err != nil {
 		return Outcome{}, err
 	}

@@ -50,11 +50,11 @@ func (r RejoinPublishSpin) Recover(ctx context.Context, env Env) (Outcome, error
 	}
 	attempts := max(r.Attempts, 1)
 	for attempt := 1; attempt <= attempts; attempt++ {
-		specs, err := d.LayoutFrom(SpinPrefix, attempt, "grown", c.Token, 1)
+		specs, err := d.Plan(harness.Layout{Prefix: SpinPrefix, First: attempt, Dir: "grown", Token: c.Token, Size: 1})
 		if err != nil {
 			return Outcome{}, err
 		}
-		m, err := c.Join(ctx, specs[0])
+		m, err := harness.MembershipOf(c).Join(ctx, specs[0])
 		if err != nil {
 			return Outcome{}, fmt.Errorf("join %s: %w", specs[0].Name, err)
 		}
@@ -63,7 +63,7 @@ func (r RejoinPublishSpin) Recover(ctx context.Context, env Env) (Outcome, error
 			return out, nil
 		}
 		// No spin this time: take the member out and add a fresh one.
-		if err := c.Remove(ctx, m.Name()); err != nil {
+		if err := harness.MembershipOf(c).Remove(ctx, m.Name()); err != nil {
 			return Outcome{}, err
 		}
 		if err := m.Kill(); err != nil {

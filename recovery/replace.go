@@ -30,7 +30,7 @@ func (MemberReplace) Recover(ctx context.Context, env Env) (Outcome, error) {
 		return Outcome{}, errors.New("member-replace: no member of the cluster is down")
 	}
 	for _, name := range lost {
-		if err := c.Remove(ctx, name); err != nil {
+		if err := harness.MembershipOf(c).Remove(ctx, name); err != nil {
 			return Outcome{}, err
 		}
 	}

@@ -49,7 +49,7 @@ func (r SnapshotRestore) Recover(ctx context.Context, env Env) (Outcome, error) 
 	}
 	env.stopOld()
 	d := env.Drill
-	specs, err := d.Layout(RestoredPrefix, "restored", d.Token+"-restored", env.Size)
+	specs, err := d.Plan(harness.Layout{Prefix: RestoredPrefix, Dir: "restored", Token: d.Token + "-restored", Size: env.Size})
 	if err != nil {
 		return Outcome{}, err
 	}

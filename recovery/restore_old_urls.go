@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/etcd-drill/etcd-drill/harness"
 	"github.com/etcd-drill/etcd-drill/harness/backend"
 )
 
@@ -95,7 +96,7 @@ func (env Env) stopAndRelease(ctx context.Context) error {
 // place, with a fresh data dir and log, but for the fresh slots.
 func (env Env) onOldURLs(dir, token string, fresh FreshSlots) ([]backend.MemberSpec, error) {
 	old := env.Old.Members()
-	specs, err := env.Drill.Layout(RestoredPrefix, dir, token, len(old))
+	specs, err := env.Drill.Plan(harness.Layout{Prefix: RestoredPrefix, Dir: dir, Token: token, Size: len(old)})
 	if err != nil {
 		return nil, err
 	}

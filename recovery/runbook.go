@@ -114,7 +114,7 @@ func (r Runbook) Recover(ctx context.Context, renv Env) (Outcome, error) {
 	renv.stopOld()
 	d := renv.Drill
 	// The runbook starts etcd on this host, whatever the old cluster ran on.
-	specs, err := d.HostLayout(RestoredPrefix, 1, "restored", d.Token+"-restored", renv.Size)
+	specs, err := d.Plan(harness.Layout{Prefix: RestoredPrefix, Dir: "restored", Token: d.Token + "-restored", Size: renv.Size, Host: true})
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -126,8 +126,7 @@ func (r Runbook) Recover(ctx context.Context, renv Env) (Outcome, error) {
 	for i, s := range specs {
 		ms[i] = external.Attach(s)
 	}
-	c := harness.Adopt(external.New("runbook", mustVersion(r.Bins)), specs, ms)
-	c.Ports = d.Ports
+	c := harness.Adopt(external.New("runbook", mustVersion(r.Bins)), d.Ports, specs, ms)
 	d.Track(c)
 	ph, err := r.run(ctx, d, "restore", env)
 	d.OnClose(ph.end)

@@ -65,7 +65,7 @@ type startOneOfThree struct{ recovery.SnapshotRestore }
 func (startOneOfThree) Recover(ctx context.Context, env recovery.Env) (recovery.Outcome, error) {
 	env.Old.Kill()
 	d := env.Drill
-	specs, err := d.Layout("r", "restored", d.Token+"-r", 3)
+	specs, err := d.Plan(harness.Layout{Prefix: "r", Dir: "restored", Token: d.Token + "-r", Size: 3})
 	if err != nil {
 		return recovery.Outcome{}, err
 	}

@@ -20,7 +20,7 @@ import (
 
 func (r *runner) startCluster(ctx context.Context) (string, error) {
 	d := r.d
-	c, err := d.StartCluster(ctx, "m", "cluster", d.Token, d.Size)
+	c, err := d.StartCluster(ctx, harness.Layout{Prefix: "m", Dir: "cluster", Token: d.Token, Size: d.Size})
 	if err != nil {
 		return "", err
 	}

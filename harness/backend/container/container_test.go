@@ -163,7 +163,7 @@ func startCluster(tb testing.TB, be *container.Backend, size int) *harness.Clust
 	specs = be.Layout(specs)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	c, err := harness.Start(ctx, be, specs)
+	c, err := harness.Start(ctx, be, alloc, specs)
 	if err != nil {
 		alloc.ReleaseAll()
 		tb.Fatal(err)

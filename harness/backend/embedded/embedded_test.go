@@ -25,7 +25,7 @@ func startCluster(tb testing.TB, size int) (*harness.Cluster, []backend.MemberSp
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := harness.Start(ctx, embedded.New(), specs)
+	c, err := harness.Start(ctx, embedded.New(), alloc, specs)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestRestartOnItsDataDir(t *testing.T) {
 	if err := m.Wait(wctx); err != nil {
 		t.Fatal(err)
 	}
-	again, err := harness.Start(wctx, embedded.New(), specs)
+	again, err := harness.Start(wctx, embedded.New(), c.Ports(), specs)
 	if err != nil {
 		t.Fatalf("restart on the same data dir: %v", err)
 	}

@@ -136,7 +136,7 @@ func TestCappedRealMemberLog(t *testing.T) {
 	spec.MaxLogBytes = 4 << 10
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := harness.Start(ctx, be, []backend.MemberSpec{spec})
+	c, err := harness.Start(ctx, be, alloc, []backend.MemberSpec{spec})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,7 +66,7 @@ func startCluster(tb testing.TB, size int, dir string) (*harness.Cluster, *proce
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := harness.Start(ctx, be, specs)
+	c, err := harness.Start(ctx, be, alloc, specs)
 	if err != nil {
 		alloc.ReleaseAll()
 		tb.Fatal(err)
@@ -351,7 +351,7 @@ func TestHelperProcess(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := harness.Start(ctx, be, specs)
+	c, err := harness.Start(ctx, be, alloc, specs)
 	if err != nil {
 		t.Fatal(err)
 	}
