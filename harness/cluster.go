@@ -105,6 +105,12 @@ type Cluster struct {
 	retired []backend.Member
 	clients map[string]*clientv3.Client // by endpoint set
 	proxies map[string]proxy.Server     // peer proxies, by member name
+	// lateProxies delays the peer proxy of a member after its start (see
+	// DelayPeerListener); lateWG counts the proxies waiting to start, and
+	// closed stops them.
+	lateProxies map[string]time.Duration
+	lateWG      sync.WaitGroup
+	closed      bool
 	// incidents are what etcd did wrong while the cluster was awaited.
 	incidents []report.Incident
 	// isolated are members a Partitioner backend cut off, to heal.

@@ -12,18 +12,74 @@ import (
 	"github.com/etcd-drill/etcd-drill/harness/backend"
 )
 
+// DelayPeerListener makes the peer URL of member name, when it next
+// starts, refuse connections for d after its start: its peer proxy starts
+// only then. The member itself dials its peers as usual, so it hears from
+// the leader and proposes, while the leader cannot send it anything over
+// its own connections (a snapshot, say) until d has passed. It returns false
+// when the member has no peer proxy (the layout did not ask for them).
+func (c *Cluster) DelayPeerListener(spec backend.MemberSpec, d time.Duration) bool {
+	if !proxied(spec) {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lateProxies == nil {
+		c.lateProxies = map[string]time.Duration{}
+	}
+	c.lateProxies[spec.Name] = d
+	return true
+}
+
+func proxied(spec backend.MemberSpec) bool {
+	return spec.ListenPeerURL != "" && spec.ListenPeerURL != spec.PeerURL
+}
+
 // startProxy starts the peer proxy of spec, if it has one and it is not
-// running already (a restarted member keeps its proxy).
+// running already (a restarted member keeps its proxy); a delayed one (see
+// DelayPeerListener) in the background, once its delay has passed.
 func (c *Cluster) startProxy(ctx context.Context, spec backend.MemberSpec) error {
-	if spec.ListenPeerURL == "" || spec.ListenPeerURL == spec.PeerURL {
+	if !proxied(spec) {
 		return nil
 	}
 	c.mu.Lock()
 	_, running := c.proxies[spec.Name]
+	late := c.lateProxies[spec.Name]
+	delete(c.lateProxies, spec.Name)
+	if late > 0 {
+		c.lateWG.Add(1)
+	}
 	c.mu.Unlock()
 	if running {
+		if late > 0 {
+			c.lateWG.Done()
+		}
 		return nil
 	}
+	if late > 0 {
+		go func() {
+			defer c.lateWG.Done()
+			t := time.NewTimer(late)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				return
+			}
+			c.mu.Lock()
+			closed := c.closed
+			c.mu.Unlock()
+			if !closed {
+				_ = c.openProxy(context.WithoutCancel(ctx), spec)
+			}
+		}()
+		return nil
+	}
+	return c.openProxy(ctx, spec)
+}
+
+// openProxy starts the peer proxy of spec and keeps it.
+func (c *Cluster) openProxy(ctx context.Context, spec backend.MemberSpec) error {
 	from, err := url.Parse(spec.PeerURL)
 	if err != nil {
 		return fmt.Errorf("proxy of %s: %w", spec.Name, err)
@@ -123,10 +179,27 @@ func (c *Cluster) hasProxies() bool {
 
 func (c *Cluster) closeProxies() {
 	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.lateWG.Wait() // a delayed proxy that was starting has started
+	c.mu.Lock()
 	ps := c.proxies
 	c.proxies = nil
 	c.mu.Unlock()
 	for _, p := range ps {
+		p.Close()
+	}
+}
+
+// HandOver closes the peer proxy of member name, if it has one, so that a
+// member started on the same spec in another cluster (restarted with
+// --force-new-cluster, say) can have its own.
+func (c *Cluster) HandOver(name string) {
+	c.mu.Lock()
+	p, ok := c.proxies[name]
+	delete(c.proxies, name)
+	c.mu.Unlock()
+	if ok {
 		p.Close()
 	}
 }

@@ -58,6 +58,7 @@ func forceNewSurvivor(ctx context.Context, env Env) (*harness.Cluster, Baseline,
 	}
 	spec, _ := old.Spec(survivor.Name())
 	spec.ForceNewCluster = true
+	old.HandOver(survivor.Name())
 	c, err := env.Drill.StartMembers(ctx, []backend.MemberSpec{spec})
 	if err != nil {
 		return nil, Baseline{}, fmt.Errorf("restart %s with --force-new-cluster: %w", survivor.Name(), err)

@@ -58,7 +58,7 @@ func Run(ctx context.Context, sc Scenario, o Options) (*report.Report, error) {
 	d.Timing, d.NoFsync, d.MaxLogBytes = o.Timing, o.NoFsync, o.MaxLogBytes
 	// Peer proxies where the backend cannot cut its members' network itself.
 	_, native := be.(backend.Partitioner)
-	d.PeerProxies = sc.Fault.Needs().Partition && !native
+	d.PeerProxies = needs(sc).Partition && !native
 	rep.RunDir, rep.Kept = d.RunDir, o.Keep
 
 	r := &runner{sc: sc, o: o, d: d, rep: rep}
