@@ -39,6 +39,21 @@ func Run(ctx context.Context, sc Scenario, o Options) (*report.Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
+	r, err := newRunner(ctx, sc, o)
+	if err != nil {
+		return nil, err
+	}
+	runErr := r.watched(ctx)
+	if runErr != nil {
+		r.rep.Fail("%v", runErr)
+	}
+	r.assess()
+	r.finish(ctx)
+	return r.rep, runErr
+}
+
+// newRunner opens the backend and makes the run directory.
+func newRunner(ctx context.Context, sc Scenario, o Options) (*runner, error) {
 	run := runID()
 	be, err := NewBackend(ctx, o, run)
 	if err != nil {
@@ -60,35 +75,48 @@ func Run(ctx context.Context, sc Scenario, o Options) (*report.Report, error) {
 	_, native := be.(backend.Partitioner)
 	d.PeerProxies = needs(sc).Partition && !native
 	rep.RunDir, rep.Kept = d.RunDir, o.Keep
+	return &runner{sc: sc, o: o, d: d, rep: rep}, nil
+}
 
-	r := &runner{sc: sc, o: o, d: d, rep: rep}
-	budget := o.DrillDeadline()
+// watched runs the pipeline within the drill's deadline, stopping it if the
+// work dir runs short of space.
+func (r *runner) watched(ctx context.Context) error {
+	budget := r.o.DrillDeadline()
 	dctx, cancel := context.WithTimeoutCause(ctx, budget, &DeadlineError{Drill: true, Budget: budget})
+	defer cancel()
 	wctx, stopWatch := context.WithCancelCause(dctx)
-	watched := make(chan struct{})
-	go func() { defer close(watched); o.watchDisk(wctx, d.RunDir, stopWatch) }()
-	runErr := r.pipeline(wctx)
+	watching := make(chan struct{})
+	go func() { defer close(watching); r.o.watchDisk(wctx, r.d.RunDir, stopWatch) }()
+	err := r.pipeline(wctx)
 	var low *DiskLowError
 	if errors.As(context.Cause(wctx), &low) {
-		runErr = fmt.Errorf("%w (in the %s)", low, r.lastStep())
+		err = fmt.Errorf("%w (in the %s)", low, r.lastStep())
 	}
 	stopWatch(nil)
-	<-watched
-	cancel()
-	if runErr != nil {
-		rep.Fail("%v", runErr)
-	}
+	<-watching
+	return err
+}
+
+// assess records what the steps do not: the ledger's counts, panics, etcd's
+// incidents.
+func (r *runner) assess() {
 	if r.workload != nil {
 		counts := r.workload.Ledger().Count()
-		rep.Keys.Acknowledged, rep.Keys.Failed = counts.Acknowledged, counts.Failed
+		r.rep.Keys.Acknowledged, r.rep.Keys.Failed = counts.Acknowledged, counts.Failed
 	}
 	r.collectMembers()
 	r.checkPanics()
 	r.collectIncidents()
+}
+
+// finish cleans up, keeping the run directory where it is evidence, and
+// closes the report.
+func (r *runner) finish(ctx context.Context) {
+	d, rep := r.d, r.rep
 	// A failed runbook keeps its run directory: its output is the evidence;
 	// so does a drill that passed a deadline: its member logs are.
-	keep := o.Keep || rep.Deadline != nil || r.flooded
-	if rb, ok := sc.Recovery.(recovery.Runbook); ok {
+	keep := r.o.Keep || rep.Deadline != nil || r.flooded
+	if rb, ok := r.sc.Recovery.(recovery.Runbook); ok {
 		for _, phase := range []string{"backup", "restore"} {
 			if p := rb.LogPath(d, phase); fileExists(p) {
 				rep.RunbookLogs = append(rep.RunbookLogs, p)
@@ -123,7 +151,6 @@ func Run(ctx context.Context, sc Scenario, o Options) (*report.Report, error) {
 			rep.Finish()
 		}
 	}
-	return rep, runErr
 }
 
 type runner struct {

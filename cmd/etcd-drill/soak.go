@@ -266,25 +266,9 @@ func soak(ctx context.Context, cfg *soakConfig, stdout io.Writer) (int, error) {
 	if cfg.settle == 0 {
 		cfg.settle = soakSettle
 	}
-	dir, fresh := cfg.workDir, false
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "etcd-drill-soak-"); err != nil {
-			return 1, fmt.Errorf("make the soak directory: %w", err)
-		}
-		fresh = true
-	}
-	if abs, err := filepath.Abs(dir); err == nil {
-		dir = abs
-	}
-	flakeLog := cfg.flakeLog
-	if flakeLog == "" {
-		flakeLog = filepath.Join(dir, flakeLogName)
-		if fresh {
-			flakeLog = filepath.Join(filepath.Dir(dir), flakeLogName)
-		}
-	}
-	if abs, err := filepath.Abs(flakeLog); err == nil {
-		flakeLog = abs
+	dir, fresh, flakeLog, err := cfg.places()
+	if err != nil {
+		return 1, err
 	}
 
 	pairs := 0
@@ -314,22 +298,10 @@ func soak(ctx context.Context, cfg *soakConfig, stdout io.Writer) (int, error) {
 			stopped = fmt.Sprintf("%v before drill %d of %d", context.Cause(ctx), i, cfg.count)
 			break
 		}
-		// Every drill draws the same number of values, so drill i of a
-		// seed is the same whatever the outcome of the ones before it.
-		be := p.backends[rng.IntN(len(p.backends))]
-		list := p.runnable[be]
-		sc := list[rng.IntN(len(list))]
-		lo := max(sc.MinMembers, 1)
-		members := lo + rng.IntN(max(maxSoakMembers-lo, 0)+1)
-		keys := minSoakKeys + rng.IntN(cfg.maxKeys-minSoakKeys+1)
-		seed := 1 + rng.Uint64N(1<<31)
-		o := cfg.options(be, sc, members, keys, seed, dir)
-		if cfg.tweak != nil {
-			cfg.tweak(&o)
-		}
-		d := &soakDrill{index: i, sc: sc, o: o}
+		d := cfg.draw(rng, p, i, dir)
+		o := d.o
 		drills = append(drills, d)
-		fmt.Fprintf(stdout, "[%d/%d] %s backend=%s members=%d keys=%d seed=%d  ", i, cfg.count, sc.Name, o.Backend, o.Members, o.Keys, o.Seed)
+		fmt.Fprintf(stdout, "[%d/%d] %s backend=%s members=%d keys=%d seed=%d  ", i, cfg.count, d.sc.Name, o.Backend, o.Members, o.Keys, o.Seed)
 		cfg.runDrill(ctx, d)
 		if !d.watchdog {
 			d.leaks, d.notes = base.Diff(context.WithoutCancel(ctx), d.rep)
@@ -374,6 +346,54 @@ func soak(ctx context.Context, cfg *soakConfig, stdout io.Writer) (int, error) {
 			fmt.Fprintf(stdout, "work dir kept: %s (it holds what failed drills kept)\n", dir)
 		}
 	}
+	return soakVerdict(ctx, stdout, cfg, drills, flakes, flakeLog), nil
+}
+
+// places are the soak's work dir (fresh: made for it, removed when empty)
+// and its flake log.
+func (cfg *soakConfig) places() (dir string, fresh bool, flakeLog string, err error) {
+	dir = cfg.workDir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "etcd-drill-soak-"); err != nil {
+			return "", false, "", fmt.Errorf("make the soak directory: %w", err)
+		}
+		fresh = true
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	flakeLog = cfg.flakeLog
+	if flakeLog == "" {
+		flakeLog = filepath.Join(dir, flakeLogName)
+		if fresh {
+			flakeLog = filepath.Join(filepath.Dir(dir), flakeLogName)
+		}
+	}
+	if abs, err := filepath.Abs(flakeLog); err == nil {
+		flakeLog = abs
+	}
+	return dir, fresh, flakeLog, nil
+}
+
+// draw chooses drill i. Every drill draws the same number of values, so
+// drill i of a seed is the same whatever the outcome of the ones before it.
+func (cfg *soakConfig) draw(rng *rand.Rand, p *soakPlan, i int, dir string) *soakDrill {
+	be := p.backends[rng.IntN(len(p.backends))]
+	list := p.runnable[be]
+	sc := list[rng.IntN(len(list))]
+	lo := max(sc.MinMembers, 1)
+	members := lo + rng.IntN(max(maxSoakMembers-lo, 0)+1)
+	keys := minSoakKeys + rng.IntN(cfg.maxKeys-minSoakKeys+1)
+	seed := 1 + rng.Uint64N(1<<31)
+	o := cfg.options(be, sc, members, keys, seed, dir)
+	if cfg.tweak != nil {
+		cfg.tweak(&o)
+	}
+	return &soakDrill{index: i, sc: sc, o: o}
+}
+
+// soakVerdict prints the soak's last line and returns its exit status.
+func soakVerdict(ctx context.Context, stdout io.Writer, cfg *soakConfig, drills []*soakDrill, flakes int, flakeLog string) int {
 	bad := 0
 	for _, d := range drills {
 		if d.unexpected() {
@@ -385,14 +405,14 @@ func soak(ctx context.Context, cfg *soakConfig, stdout io.Writer) (int, error) {
 	}
 	if bad > 0 {
 		fmt.Fprintf(stdout, "soak FAIL: %d of %d drills leaked, hung or failed\n", bad, len(drills))
-		return 1, nil
+		return 1
 	}
 	if ctx.Err() != nil {
 		fmt.Fprintf(stdout, "soak interrupted: %d of %d drills ran, no leak, hang or unexpected failure\n", len(drills), cfg.count)
-		return 0, nil
+		return 0
 	}
 	fmt.Fprintf(stdout, "soak PASS: %d drills, no leak, hang or unexpected failure\n", len(drills))
-	return 0, nil
+	return 0
 }
 
 // runDrill runs d under the soak's watchdog and sets its verdict.
