@@ -223,7 +223,7 @@ func (b *Backend) Start(ctx context.Context, spec backend.MemberSpec) (backend.M
 		b.remove(context.WithoutCancel(ctx), name)
 		return nil, fmt.Errorf("start container of %s: %w", spec.Name, err)
 	}
-	m := &member{b: b, spec: spec, c: c.(*testcontainers.DockerContainer), exited: make(chan struct{}), logsDone: make(chan struct{})}
+	m := &member{b: b, Described: backend.Described{Spec: spec}, Ending: backend.NewEnding(), c: c.(*testcontainers.DockerContainer), logsDone: make(chan struct{})}
 	if err := m.refreshPorts(ctx); err != nil {
 		b.remove(context.WithoutCancel(ctx), name)
 		return nil, fmt.Errorf("ports of %s: %w", spec.Name, err)
@@ -294,7 +294,7 @@ func (b *Backend) Close(ctx context.Context) error {
 	for _, m := range ms {
 		m.Kill()
 		if _, err := b.cli.ContainerRemove(ctx, m.c.GetContainerID(), client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !isNotFound(err) {
-			errs = append(errs, fmt.Errorf("remove container of %s: %w", m.spec.Name, err))
+			errs = append(errs, fmt.Errorf("remove container of %s: %w", m.Spec.Name, err))
 		}
 	}
 	if err := b.removeNetwork(ctx); err != nil {
@@ -309,9 +309,10 @@ func isNotFound(err error) bool {
 }
 
 type member struct {
-	b    *Backend
-	spec backend.MemberSpec
-	c    *testcontainers.DockerContainer
+	b *Backend
+	backend.Described
+	*backend.Ending
+	c *testcontainers.DockerContainer
 	// clientURL and peerHostURL are the published ports on 127.0.0.1.
 	clientURL, peerHostURL string
 	// logw caps the member's log; logOffset is where this run's output
@@ -322,12 +323,8 @@ type member struct {
 	mu       sync.Mutex
 	killed   bool
 	stopped  bool
-	exit     backend.Exit
-	exited   chan struct{}
 	logsDone chan struct{}
 }
-
-func (m *member) Name() string { return m.spec.Name }
 
 // ClientURL is where the harness reaches the member: its published port.
 func (m *member) ClientURL() string {
@@ -352,21 +349,8 @@ func (m *member) refreshPorts(ctx context.Context) error {
 	return nil
 }
 
-// PeerURL is the member's peer URL on the drill's network.
-func (m *member) PeerURL() string { return m.spec.PeerURL }
-func (m *member) DataDir() string { return m.spec.DataDir }
-func (m *member) LogPath() string { return m.spec.LogPath }
-
 // ContainerID names the member's container.
 func (m *member) ContainerID() string { return m.c.GetContainerID() }
-
-func (m *member) Exited() <-chan struct{} { return m.exited }
-
-func (m *member) ExitStatus() backend.Exit {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.exit
-}
 
 func (m *member) mapped(ctx context.Context, port string) (string, error) {
 	p, err := m.c.MappedPort(ctx, port+"/tcp")
@@ -380,16 +364,16 @@ func (m *member) mapped(ctx context.Context, port string) (string, error) {
 // through a capped writer, until the container stops; the writer is closed
 // (its tail written) when the stream ends.
 func (m *member) followLogs(ctx context.Context) error {
-	w, err := logs.OpenCapped(m.spec.LogPath, logs.Budget(m.spec.MaxLogBytes))
+	w, err := logs.OpenCapped(m.Spec.LogPath, logs.Budget(m.Spec.MaxLogBytes))
 	if err != nil {
-		return fmt.Errorf("log of member %s: %w", m.spec.Name, err)
+		return fmt.Errorf("log of member %s: %w", m.Spec.Name, err)
 	}
 	// A restarted member appends to its log: its own run starts here.
 	m.logw, m.logOffset = w, w.Offset()
 	rc, err := m.b.cli.ContainerLogs(context.WithoutCancel(ctx), m.c.GetContainerID(), client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: true})
 	if err != nil {
 		w.Close()
-		return fmt.Errorf("logs of member %s: %w", m.spec.Name, err)
+		return fmt.Errorf("logs of member %s: %w", m.Spec.Name, err)
 	}
 	go func() {
 		defer close(m.logsDone)
@@ -417,7 +401,7 @@ func (m *member) wait() {
 		// Write the tail now (the copy gets an error and stops).
 		m.logw.Close()
 	}
-	if p, ok := backend.ParsePanicFile(m.spec.LogPath, m.logOffset); ok {
+	if p, ok := backend.ParsePanicFile(m.Spec.LogPath, m.logOffset); ok {
 		x.Panic, x.PanicCaller = p.Message, p.Caller
 	}
 	m.mu.Lock()
@@ -426,17 +410,16 @@ func (m *member) wait() {
 	case m.killed, m.stopped && x.Panic == "":
 		x.Err = nil
 	case x.Err == nil && x.Code != 0:
-		x.Err = fmt.Errorf("member %s exited with status %d", m.spec.Name, x.Code)
+		x.Err = fmt.Errorf("member %s exited with status %d", m.Spec.Name, x.Code)
 	}
-	m.exit = x
 	m.mu.Unlock()
-	close(m.exited)
+	m.End(x)
 }
 
 // Kill is docker kill (SIGKILL); it returns once the container has stopped.
 func (m *member) Kill() error {
 	select {
-	case <-m.exited:
+	case <-m.Exited():
 		return nil
 	default:
 	}
@@ -446,13 +429,13 @@ func (m *member) Kill() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := m.b.cli.ContainerKill(ctx, m.c.GetContainerID(), client.ContainerKillOptions{Signal: "SIGKILL"}); err != nil && !notRunning(err) {
-		return fmt.Errorf("kill member %s: %w", m.spec.Name, err)
+		return fmt.Errorf("kill member %s: %w", m.Spec.Name, err)
 	}
 	select {
-	case <-m.exited:
+	case <-m.Exited():
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("member %s still running after docker kill", m.spec.Name)
+		return fmt.Errorf("member %s still running after docker kill", m.Spec.Name)
 	}
 }
 
@@ -470,7 +453,7 @@ func (m *member) Stop(ctx context.Context) error {
 		timeout = max(int(time.Until(dl).Seconds()), 1)
 	}
 	if _, err := m.b.cli.ContainerStop(context.WithoutCancel(ctx), m.c.GetContainerID(), client.ContainerStopOptions{Signal: syscall.SIGTERM.String(), Timeout: &timeout}); err != nil && !notRunning(err) {
-		return fmt.Errorf("stop member %s: %w", m.spec.Name, err)
+		return fmt.Errorf("stop member %s: %w", m.Spec.Name, err)
 	}
 	return m.Wait(ctx)
 }
@@ -488,10 +471,10 @@ func (m *member) Resume() error {
 
 func (m *member) Wait(ctx context.Context) error {
 	select {
-	case <-m.exited:
+	case <-m.Exited():
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("wait for member %s to stop: %w", m.spec.Name, ctx.Err())
+		return fmt.Errorf("wait for member %s to stop: %w", m.Spec.Name, ctx.Err())
 	}
 }
 
@@ -513,10 +496,10 @@ func (m *member) waitPeerServing(ctx context.Context) error {
 			}
 		}
 		select {
-		case <-m.exited:
+		case <-m.Exited():
 			return nil
 		case <-ctx.Done():
-			return fmt.Errorf("peer server of %s not serving: %w", m.spec.Name, ctx.Err())
+			return fmt.Errorf("peer server of %s not serving: %w", m.Spec.Name, ctx.Err())
 		case <-time.After(10 * time.Millisecond):
 		}
 	}

@@ -78,11 +78,11 @@ func (b *Backend) Start(ctx context.Context, spec backend.MemberSpec) (backend.M
 		return nil, fmt.Errorf("start member %s: %w", spec.Name, s.err)
 	}
 	m := &member{
-		spec:     spec,
-		e:        s.e,
-		closeLog: closeLog,
-		exited:   make(chan struct{}),
-		released: make(chan struct{}),
+		Described: backend.Described{Spec: spec},
+		Ending:    backend.NewEnding(),
+		e:         s.e,
+		closeLog:  closeLog,
+		released:  make(chan struct{}),
 	}
 	go m.watch()
 	return m, nil
@@ -132,30 +132,15 @@ func config(spec backend.MemberSpec, lg *zap.Logger) (*embed.Config, error) {
 }
 
 type member struct {
-	spec     backend.MemberSpec
+	backend.Described
+	*backend.Ending
 	e        *embed.Etcd
 	closeLog func()
 
 	mu       sync.Mutex
-	exit     backend.Exit
 	ending   bool // Kill or Stop has begun
-	exited   chan struct{}
 	released chan struct{}
 	once     sync.Once
-}
-
-func (m *member) Name() string      { return m.spec.Name }
-func (m *member) ClientURL() string { return m.spec.ClientURL }
-func (m *member) PeerURL() string   { return m.spec.PeerURL }
-func (m *member) DataDir() string   { return m.spec.DataDir }
-func (m *member) LogPath() string   { return m.spec.LogPath }
-
-func (m *member) Exited() <-chan struct{} { return m.exited }
-
-func (m *member) ExitStatus() backend.Exit {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.exit
 }
 
 // watch notices a member that ends by itself (a fatal server error).
@@ -171,20 +156,8 @@ func (m *member) watch() {
 	if ending {
 		return
 	}
-	m.markExited(backend.Exit{Err: err, Code: -1, At: time.Now()})
+	m.End(backend.Exit{Err: err, Code: -1, At: time.Now()})
 	m.release()
-}
-
-func (m *member) markExited(x backend.Exit) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	select {
-	case <-m.exited:
-		return
-	default:
-	}
-	m.exit = x
-	close(m.exited)
 }
 
 // begin marks the member as ending; it returns false if it already was.
@@ -225,8 +198,8 @@ func (m *member) Kill() error {
 	}
 	m.e.Server.HardStop()
 	// Established connections die with a killed process; cut them too.
-	_, _ = sockets.CutOwn(sockets.PortOf(m.spec.ClientURL), sockets.PortOf(m.spec.ListenPeer()))
-	m.markExited(backend.Exit{Killed: true, Code: -1, At: time.Now()})
+	_, _ = sockets.CutOwn(sockets.PortOf(m.Spec.ClientURL), sockets.PortOf(m.Spec.ListenPeer()))
+	m.End(backend.Exit{Killed: true, Code: -1, At: time.Now()})
 	m.release()
 	return nil
 }
@@ -238,9 +211,9 @@ func (m *member) Stop(ctx context.Context) error {
 	}
 	m.release()
 	if err := m.Wait(ctx); err != nil {
-		return fmt.Errorf("stop member %s: %w", m.spec.Name, err)
+		return fmt.Errorf("stop member %s: %w", m.Spec.Name, err)
 	}
-	m.markExited(backend.Exit{Code: -1, At: time.Now()})
+	m.End(backend.Exit{Code: -1, At: time.Now()})
 	return nil
 }
 
@@ -250,7 +223,7 @@ func (m *member) Wait(ctx context.Context) error {
 	case <-m.released:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("wait for member %s to close: %w", m.spec.Name, ctx.Err())
+		return fmt.Errorf("wait for member %s to close: %w", m.Spec.Name, ctx.Err())
 	}
 }
 

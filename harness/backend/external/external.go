@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"syscall"
 	"time"
 
@@ -40,59 +39,40 @@ func (b *Backend) Start(context.Context, backend.MemberSpec) (backend.Member, er
 
 // Attach returns a member for spec, started by someone else.
 func Attach(spec backend.MemberSpec) backend.Member {
-	return &member{spec: spec, exited: make(chan struct{})}
+	return &member{Described: backend.Described{Spec: spec}, Ending: backend.NewEnding()}
 }
 
 type member struct {
-	spec   backend.MemberSpec
-	mu     sync.Mutex
-	exit   backend.Exit
-	exited chan struct{}
-}
-
-func (m *member) Name() string      { return m.spec.Name }
-func (m *member) ClientURL() string { return m.spec.ClientURL }
-func (m *member) PeerURL() string   { return m.spec.PeerURL }
-func (m *member) DataDir() string   { return m.spec.DataDir }
-func (m *member) LogPath() string   { return m.spec.LogPath }
-
-func (m *member) Exited() <-chan struct{} { return m.exited }
-
-func (m *member) ExitStatus() backend.Exit {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.exit
+	backend.Described
+	*backend.Ending
 }
 
 // pids are the processes listening on the member's ports.
 func (m *member) pids() ([]int, error) {
-	return sockets.Listeners(sockets.PortOf(m.spec.ClientURL), sockets.PortOf(m.spec.PeerURL))
+	return sockets.Listeners(sockets.PortOf(m.Spec.ClientURL), sockets.PortOf(m.Spec.PeerURL))
 }
 
 func (m *member) end(ctx context.Context, sig syscall.Signal) error {
 	select {
-	case <-m.exited:
+	case <-m.Exited():
 		return nil
 	default:
 	}
 	pids, err := m.pids()
 	if err != nil {
-		return fmt.Errorf("find member %s: %w", m.spec.Name, err)
+		return fmt.Errorf("find member %s: %w", m.Spec.Name, err)
 	}
 	for _, pid := range pids {
 		if err := syscall.Kill(pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
-			return fmt.Errorf("signal member %s (pid %d): %w", m.spec.Name, pid, err)
+			return fmt.Errorf("signal member %s (pid %d): %w", m.Spec.Name, pid, err)
 		}
 	}
 	for _, pid := range pids {
 		if err := waitGone(ctx, pid); err != nil {
-			return fmt.Errorf("member %s: %w", m.spec.Name, err)
+			return fmt.Errorf("member %s: %w", m.Spec.Name, err)
 		}
 	}
-	m.mu.Lock()
-	m.exit = backend.Exit{Killed: sig == syscall.SIGKILL, Code: -1, At: time.Now()}
-	close(m.exited)
-	m.mu.Unlock()
+	m.End(backend.Exit{Killed: sig == syscall.SIGKILL, Code: -1, At: time.Now()})
 	return nil
 }
 
@@ -118,10 +98,10 @@ func (m *member) Stop(ctx context.Context) error {
 // Wait returns once the member has been ended by Kill or Stop.
 func (m *member) Wait(ctx context.Context) error {
 	select {
-	case <-m.exited:
+	case <-m.Exited():
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("wait for member %s: %w", m.spec.Name, ctx.Err())
+		return fmt.Errorf("wait for member %s: %w", m.Spec.Name, ctx.Err())
 	}
 }
 

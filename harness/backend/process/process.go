@@ -81,7 +81,7 @@ func (b *Backend) Start(ctx context.Context, spec backend.MemberSpec) (backend.M
 	}
 	// A restarted member appends to its log: its own run starts at the
 	// writer's offset.
-	m := &member{spec: spec, cmd: cmd, logw: logw, logOffset: logw.Offset(), exited: make(chan struct{})}
+	m := &member{Described: backend.Described{Spec: spec}, Ending: backend.NewEnding(), cmd: cmd, logw: logw, logOffset: logw.Offset()}
 	b.mu.Lock()
 	b.members = append(b.members, m)
 	b.mu.Unlock()
@@ -122,7 +122,8 @@ func (b *Backend) Close(ctx context.Context) error {
 }
 
 type member struct {
-	spec backend.MemberSpec
+	backend.Described
+	*backend.Ending
 	cmd  *exec.Cmd
 	logw *logs.Capped
 	// logOffset is where this run's output starts in the log file.
@@ -132,26 +133,10 @@ type member struct {
 	killed bool
 	// stopped: Stop sent SIGTERM, so dying of it is no error of the member's.
 	stopped bool
-	exit    backend.Exit
-	exited  chan struct{}
 }
-
-func (m *member) Name() string      { return m.spec.Name }
-func (m *member) ClientURL() string { return m.spec.ClientURL }
-func (m *member) PeerURL() string   { return m.spec.PeerURL }
-func (m *member) DataDir() string   { return m.spec.DataDir }
-func (m *member) LogPath() string   { return m.spec.LogPath }
 
 // Pid is the member's process id.
 func (m *member) Pid() int { return m.cmd.Process.Pid }
-
-func (m *member) Exited() <-chan struct{} { return m.exited }
-
-func (m *member) ExitStatus() backend.Exit {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.exit
-}
 
 // wait reaps the process and reads its panic, if any, from its log.
 func (m *member) wait() {
@@ -168,9 +153,9 @@ func (m *member) wait() {
 	if err != nil && !errors.As(err, &ee) {
 		x.Err = err
 	} else if err != nil {
-		x.Err = fmt.Errorf("member %s: %s", m.spec.Name, m.cmd.ProcessState)
+		x.Err = fmt.Errorf("member %s: %s", m.Spec.Name, m.cmd.ProcessState)
 	}
-	if p, ok := backend.ParsePanicFile(m.spec.LogPath, m.logOffset); ok {
+	if p, ok := backend.ParsePanicFile(m.Spec.LogPath, m.logOffset); ok {
 		x.Panic, x.PanicCaller = p.Message, p.Caller
 	}
 	m.mu.Lock()
@@ -180,20 +165,19 @@ func (m *member) wait() {
 	if x.Killed || m.stopped && st.Signaled() && st.Signal() == syscall.SIGTERM {
 		x.Err = nil
 	}
-	m.exit = x
 	m.mu.Unlock()
-	close(m.exited)
+	m.End(x)
 }
 
 func (m *member) signal(sig syscall.Signal) error {
 	select {
-	case <-m.exited:
+	case <-m.Exited():
 		return nil
 	default:
 	}
 	// The whole process group: etcd and anything it may have started.
 	if err := proc.SignalGroup(m.cmd.Process.Pid, sig); err != nil {
-		return fmt.Errorf("signal %v to member %s: %w", sig, m.spec.Name, err)
+		return fmt.Errorf("signal %v to member %s: %w", sig, m.Spec.Name, err)
 	}
 	return nil
 }
@@ -210,10 +194,10 @@ func (m *member) Kill() error {
 		return err
 	}
 	select {
-	case <-m.exited:
+	case <-m.Exited():
 		return nil
 	case <-time.After(killWait):
-		return fmt.Errorf("member %s still running %v after SIGKILL", m.spec.Name, killWait)
+		return fmt.Errorf("member %s still running %v after SIGKILL", m.Spec.Name, killWait)
 	}
 }
 
@@ -226,13 +210,13 @@ func (m *member) Stop(ctx context.Context) error {
 		return err
 	}
 	select {
-	case <-m.exited:
+	case <-m.Exited():
 		return nil
 	case <-ctx.Done():
 		if err := m.Kill(); err != nil {
 			return err
 		}
-		return fmt.Errorf("stop member %s: killed after %w", m.spec.Name, ctx.Err())
+		return fmt.Errorf("stop member %s: killed after %w", m.Spec.Name, ctx.Err())
 	}
 }
 
@@ -243,10 +227,10 @@ func (m *member) Resume() error { return m.signal(syscall.SIGCONT) }
 // Wait blocks until the process has been reaped.
 func (m *member) Wait(ctx context.Context) error {
 	select {
-	case <-m.exited:
+	case <-m.Exited():
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("wait for member %s to exit: %w", m.spec.Name, ctx.Err())
+		return fmt.Errorf("wait for member %s to exit: %w", m.Spec.Name, ctx.Err())
 	}
 }
 
@@ -258,16 +242,16 @@ func (m *member) waitPeerServing(ctx context.Context) error {
 	hc := &http.Client{Timeout: 200 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
 	defer hc.CloseIdleConnections()
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, m.spec.ListenPeer()+"/version", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, m.Spec.ListenPeer()+"/version", nil)
 		if resp, err := hc.Do(req); err == nil {
 			resp.Body.Close()
 			return nil
 		}
 		select {
-		case <-m.exited:
+		case <-m.Exited():
 			return nil // the caller sees Exited; a crash loop starts like this
 		case <-ctx.Done():
-			return fmt.Errorf("peer server %s not serving: %w", m.spec.ListenPeer(), ctx.Err())
+			return fmt.Errorf("peer server %s not serving: %w", m.Spec.ListenPeer(), ctx.Err())
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
