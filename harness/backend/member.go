@@ -49,3 +49,37 @@ func (e *Ending) End(x Exit) bool {
 	close(e.exited)
 	return true
 }
+
+// Roster is the members a backend started, until the backend closes. The
+// zero Roster is empty and open.
+type Roster[M any] struct {
+	mu      sync.Mutex
+	closed  bool
+	members []M
+}
+
+// Closed says whether Close has been called.
+func (r *Roster[M]) Closed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closed
+}
+
+// Add records a member the backend started.
+func (r *Roster[M]) Add(m M) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.members = append(r.members, m)
+}
+
+// Close closes the roster and returns its members; only the first call
+// does (ok), later ones return nothing.
+func (r *Roster[M]) Close() (ms []M, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, false
+	}
+	r.closed = true
+	return r.members, true
+}

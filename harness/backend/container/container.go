@@ -64,9 +64,7 @@ type Backend struct {
 	// net is the drill's network, where members reach each other by name.
 	net dockerNet
 
-	mu      sync.Mutex
-	members []*member
-	closed  bool
+	members backend.Roster[*member]
 }
 
 // DisableReaper turns off testcontainers' reaper, whose image cannot be
@@ -189,10 +187,7 @@ func Args(s backend.MemberSpec) []string {
 // (or it has exited). A container of the same name left by an earlier run of
 // the member (a restart) is removed first.
 func (b *Backend) Start(ctx context.Context, spec backend.MemberSpec) (backend.Member, error) {
-	b.mu.Lock()
-	closed := b.closed
-	b.mu.Unlock()
-	if closed {
+	if b.members.Closed() {
 		return nil, errors.New("container backend is closed")
 	}
 	if err := os.MkdirAll(spec.DataDir, 0o700); err != nil {
@@ -232,9 +227,7 @@ func (b *Backend) Start(ctx context.Context, spec backend.MemberSpec) (backend.M
 		b.remove(context.WithoutCancel(ctx), name)
 		return nil, err
 	}
-	b.mu.Lock()
-	b.members = append(b.members, m)
-	b.mu.Unlock()
+	b.members.Add(m)
 	go m.wait()
 	if err := m.waitPeerServing(ctx); err != nil {
 		m.Kill()
@@ -282,14 +275,10 @@ func (b *Backend) Heal(ctx context.Context, m backend.Member) error {
 
 // Close removes every container of the drill and its network.
 func (b *Backend) Close(ctx context.Context) error {
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
+	ms, ok := b.members.Close()
+	if !ok {
 		return nil
 	}
-	b.closed = true
-	ms := b.members
-	b.mu.Unlock()
 	var errs []error
 	for _, m := range ms {
 		m.Kill()

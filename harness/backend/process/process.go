@@ -25,9 +25,7 @@ type Backend struct {
 	version string
 	sp      *proc.Spawner
 
-	mu      sync.Mutex
-	members []*member
-	closed  bool
+	members backend.Roster[*member]
 }
 
 // New returns a process backend running the binaries in b.
@@ -60,10 +58,7 @@ const readyTimeout = 30 * time.Second
 // Start starts one member and returns once its peer server answers (etcd
 // serves peers only after its bootstrap), or once it has exited.
 func (b *Backend) Start(ctx context.Context, spec backend.MemberSpec) (backend.Member, error) {
-	b.mu.Lock()
-	closed := b.closed
-	b.mu.Unlock()
-	if closed {
+	if b.members.Closed() {
 		return nil, errors.New("process backend is closed")
 	}
 	// The member's output goes through a pipe that exec copies into a
@@ -82,9 +77,7 @@ func (b *Backend) Start(ctx context.Context, spec backend.MemberSpec) (backend.M
 	// A restarted member appends to its log: its own run starts at the
 	// writer's offset.
 	m := &member{Described: backend.Described{Spec: spec}, Ending: backend.NewEnding(), cmd: cmd, logw: logw, logOffset: logw.Offset()}
-	b.mu.Lock()
-	b.members = append(b.members, m)
-	b.mu.Unlock()
+	b.members.Add(m)
 	go m.wait()
 	if err := m.waitPeerServing(ctx); err != nil {
 		m.Kill()
@@ -100,14 +93,10 @@ func Args(s backend.MemberSpec) []string {
 
 // Close kills every member still running and ends the spawner.
 func (b *Backend) Close(ctx context.Context) error {
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
+	ms, ok := b.members.Close()
+	if !ok {
 		return nil
 	}
-	b.closed = true
-	ms := b.members
-	b.mu.Unlock()
 	var errs []error
 	for _, m := range ms {
 		m.Kill()
