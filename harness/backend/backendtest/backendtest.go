@@ -9,6 +9,7 @@ import (
 
 	"github.com/etcd-drill/etcd-drill/harness"
 	"github.com/etcd-drill/etcd-drill/harness/backend"
+	"github.com/etcd-drill/etcd-drill/harness/ports"
 )
 
 // Eventually polls f every 10 ms until it returns nil, and fails the test
@@ -96,4 +97,43 @@ func PauseResume(tb testing.TB, c *harness.Cluster, whilePaused func(m backend.M
 		}
 		return nil
 	})
+}
+
+// Start starts the members of specs on be within wait, as one cluster that
+// tb closes (and whose ports it gives back) when the test ends.
+func Start(tb testing.TB, be backend.Backend, alloc *ports.Allocator, specs []backend.MemberSpec, wait time.Duration) *harness.Cluster {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	c, err := harness.Start(ctx, be, alloc, specs)
+	if err != nil {
+		alloc.ReleaseAll()
+		tb.Fatal(err)
+	}
+	// Cleanups run last-in first-out: the cluster closes before the backend.
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := c.Close(ctx); err != nil {
+			tb.Error(err)
+		}
+		alloc.ReleaseAll()
+	})
+	return c
+}
+
+// ExpectKey reads key through c and fails the test unless its value is want.
+func ExpectKey(ctx context.Context, tb testing.TB, c *harness.Cluster, key, want string) {
+	tb.Helper()
+	cli, err := c.Client()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	resp, err := cli.Get(ctx, key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != want {
+		tb.Fatalf("%s is %v, want %q: written before the restart", key, resp.Kvs, want)
+	}
 }

@@ -160,23 +160,7 @@ func startCluster(tb testing.TB, be *container.Backend, size int) *harness.Clust
 	if err != nil {
 		tb.Fatal(err)
 	}
-	specs = be.Layout(specs)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	c, err := harness.Start(ctx, be, alloc, specs)
-	if err != nil {
-		alloc.ReleaseAll()
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := c.Close(ctx); err != nil {
-			tb.Error(err)
-		}
-		alloc.ReleaseAll()
-	})
-	return c
+	return backendtest.Start(tb, be, alloc, be.Layout(specs), 60*time.Second)
 }
 
 func containerID(tb testing.TB, m backend.Member) string {
@@ -326,17 +310,7 @@ func TestRestartKeepsData(t *testing.T) {
 	if err := c.WaitHealthy(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cli2, err := c.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := cli2.Get(ctx, "kept")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "v1" {
-		t.Fatalf("after restart got %v, want kept=v1 written before the kill", resp.Kvs)
-	}
+	backendtest.ExpectKey(ctx, t, c, "kept", "v1")
 	if st := old.ExitStatus(); !st.Killed || st.Panic != "" {
 		t.Fatalf("killed member's exit status %+v", st)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/etcd-drill/etcd-drill/harness"
 	"github.com/etcd-drill/etcd-drill/harness/backend"
+	"github.com/etcd-drill/etcd-drill/harness/backend/backendtest"
 	"github.com/etcd-drill/etcd-drill/harness/backend/embedded"
 	"github.com/etcd-drill/etcd-drill/harness/leakcheck"
 	"github.com/etcd-drill/etcd-drill/harness/ports"
@@ -117,17 +118,7 @@ func TestRestartOnItsDataDir(t *testing.T) {
 		t.Fatalf("restart on the same data dir: %v", err)
 	}
 	defer again.Close(ctx)
-	cli2, err := again.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := cli2.Get(wctx, "kept")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "v" {
-		t.Fatalf("after restart got %v, want the key written before the kill", resp.Kvs)
-	}
+	backendtest.ExpectKey(wctx, t, again, "kept", "v")
 }
 
 func TestStopIsGraceful(t *testing.T) {

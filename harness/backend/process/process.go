@@ -4,11 +4,14 @@
 package process
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -210,7 +213,43 @@ func (m *member) Stop(ctx context.Context) error {
 }
 
 // Pause freezes the member (SIGSTOP); Resume lets it go on (SIGCONT).
-func (m *member) Pause() error  { return m.signal(syscall.SIGSTOP) }
+// Pause sends SIGSTOP and returns once the kernel has stopped the member
+// (a signal is delivered when the process is next scheduled: a request sent
+// right after kill(2) could still be served).
+func (m *member) Pause() error {
+	if err := m.signal(syscall.SIGSTOP); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(pauseWait)
+	for !stopped(m.cmd.Process.Pid) {
+		select {
+		case <-m.Exited():
+			return fmt.Errorf("pause member %s: it exited", m.Spec.Name)
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pause member %s: not stopped %v after SIGSTOP", m.Spec.Name, pauseWait)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return nil
+}
+
+// pauseWait bounds how long Pause waits for the kernel to stop a member.
+const pauseWait = 5 * time.Second
+
+// stopped says whether /proc shows process pid stopped by a signal (state
+// T).
+func stopped(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// pid (comm) state ...: the state follows the last ")".
+	i := bytes.LastIndexByte(b, ')')
+	return i >= 0 && i+2 < len(b) && b[i+2] == 'T'
+}
+
 func (m *member) Resume() error { return m.signal(syscall.SIGCONT) }
 
 // Wait blocks until the process has been reaped.

@@ -64,23 +64,7 @@ func startCluster(tb testing.TB, size int, dir string) (*harness.Cluster, *proce
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := harness.Start(ctx, be, alloc, specs)
-	if err != nil {
-		alloc.ReleaseAll()
-		tb.Fatal(err)
-	}
-	// Cleanups run last-in first-out: the cluster closes before the backend.
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := c.Close(ctx); err != nil {
-			tb.Error(err)
-		}
-		alloc.ReleaseAll()
-	})
-	return c, be
+	return backendtest.Start(tb, be, alloc, specs, 30*time.Second), be
 }
 
 func pidOf(tb testing.TB, m backend.Member) int {
@@ -249,16 +233,10 @@ func TestRestartKeepsData(t *testing.T) {
 	if err := c.WaitHealthy(ctx); err != nil {
 		t.Fatal(err)
 	}
+	backendtest.ExpectKey(ctx, t, c, "kept", "v1")
 	cli2, err := c.Client()
 	if err != nil {
 		t.Fatal(err)
-	}
-	resp, err := cli2.Get(ctx, "kept")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "v1" {
-		t.Fatalf("after restart got %v, want kept=v1 written before the kill", resp.Kvs)
 	}
 	if err := put(ctx, cli2, "kept", "v2"); err != nil {
 		t.Fatalf("write after restart: %v", err)
