@@ -171,6 +171,8 @@ type runner struct {
 	snapshot harness.Snapshot
 	effect   harness.Effect
 	outcome  recovery.Outcome
+	// applied is each member's revision just before the fault.
+	applied map[string]int64
 	// abandoned are steps that did not return after their deadline.
 	abandoned []abandoned
 	// flooded: a member flooded its log (kept as evidence).

@@ -68,7 +68,29 @@ func (r *runner) write(ctx context.Context, phase string, n int) (string, error)
 	return detail, nil
 }
 
+// Findings about a backup that does not hold what it must.
+const (
+	// FindingStaleBackup: the backup's revision is below its floor.
+	FindingStaleBackup = "stale-backup"
+	// FindingEmptyBackup: the backup holds none of the workload's keys.
+	FindingEmptyBackup = "empty-backup"
+)
+
+// checkBackup fails a backup below its floor or without any key.
+func checkBackup(s harness.Snapshot, floor int64, what string) error {
+	switch {
+	case s.Revision < floor:
+		return fmt.Errorf("%s: the backup is at revision %d, below %d, %s", FindingStaleBackup, s.Revision, floor, what)
+	case floor > 0 && s.Keys == 0:
+		return fmt.Errorf("%s: the backup holds no key at all (revision %d), though writes were acknowledged up to revision %d", FindingEmptyBackup, s.Revision, floor)
+	}
+	return nil
+}
+
 func (r *runner) takeSnapshot(ctx context.Context) (string, error) {
+	// The floor: every write acknowledged before the backup is asked for
+	// must be in it.
+	floor := r.ledger().MaxRevision()
 	m, err := r.cluster.Leader(ctx)
 	if err != nil {
 		live := r.cluster.Live()
@@ -88,9 +110,10 @@ func (r *runner) takeSnapshot(ctx context.Context) (string, error) {
 	}
 	r.snapshot = s
 	r.rep.Snapshot = report.Snapshot{
-		Path: s.Path, Member: s.Member, Revision: s.Revision, SizeBytes: s.Size, TotalKeys: s.Keys, Hash: s.Hash,
+		Path: s.Path, Member: s.Member, Revision: s.Revision, SizeBytes: s.Size, TotalKeys: s.Keys, Hash: s.Hash, Floor: floor,
 	}
-	return fmt.Sprintf("revision %d, %d bytes, %d keys, from %s", s.Revision, s.Size, s.Keys, s.Member), nil
+	detail := fmt.Sprintf("revision %d (floor %d), %d bytes, %d keys, from %s", s.Revision, floor, s.Size, s.Keys, s.Member)
+	return detail, checkBackup(s, floor, "the highest revision acknowledged before it was asked for")
 }
 
 // faultEnv is what the fault acts on.
@@ -103,7 +126,28 @@ func (r *runner) recoveryEnv() recovery.Env {
 	return recovery.Env{Drill: r.d, Old: r.cluster, Snapshot: r.snapshot, Size: r.d.Size}
 }
 
+// appliedBefore reads each live member's revision just before the fault:
+// the floor of a db copied from it afterwards.
+func (r *runner) appliedBefore(ctx context.Context) map[string]int64 {
+	out := map[string]int64{}
+	for _, m := range r.cluster.Live() {
+		cli, err := r.cluster.Client(m)
+		if err != nil {
+			continue
+		}
+		sctx, cancel := context.WithTimeout(ctx, time.Second)
+		if st, err := cli.Status(sctx, m.ClientURL()); err == nil {
+			out[m.Name()] = st.Header.Revision
+		}
+		cancel()
+	}
+	return out
+}
+
 func (r *runner) inject(ctx context.Context) (string, error) {
+	if r.sc.backup() == BackupCopiedDB {
+		r.applied = r.appliedBefore(ctx)
+	}
 	if cli, err := r.cluster.Client(); err == nil {
 		gctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		if resp, err := cli.Get(gctx, harness.ProbePrefix+"revision"); err == nil {
@@ -139,8 +183,11 @@ func (r *runner) copyDB(ctx context.Context) (string, error) {
 		return "", err
 	}
 	r.snapshot = s
-	r.rep.Snapshot = report.Snapshot{Path: s.Path, Member: s.Member, Revision: s.Revision, SizeBytes: s.Size, TotalKeys: s.Keys, Hash: s.Hash}
-	return fmt.Sprintf("%s/member/snap/db of %s: revision %d, %d bytes, %d keys, no integrity hash", s.Member+".etcd", s.Member, s.Revision, s.Size, s.Keys), nil
+	// The floor: what that member had applied before the fault.
+	floor := r.applied[s.Member]
+	r.rep.Snapshot = report.Snapshot{Path: s.Path, Member: s.Member, Revision: s.Revision, SizeBytes: s.Size, TotalKeys: s.Keys, Hash: s.Hash, Floor: floor}
+	detail := fmt.Sprintf("%s/member/snap/db of %s: revision %d (floor %d), %d bytes, %d keys, no integrity hash", s.Member+".etcd", s.Member, s.Revision, floor, s.Size, s.Keys)
+	return detail, checkBackup(s, floor, "the revision "+s.Member+" had applied before the fault")
 }
 
 // recover runs the recovery and records its outcome: notes, hazards, the
@@ -220,6 +267,9 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 		}
 		rep.Findings = append(rep.Findings, report.Finding(f))
 	}
+	if res.Restored == 0 && res.Expected > 0 {
+		rep.Fail("%s: the recovered cluster holds none of the workload's keys (%d expected as of %s): the backup did not hold the data", FindingEmptyBackup, res.Expected, base.Why)
+	}
 	if res.Lost > 0 {
 		rep.Fail("%d acknowledged keys lost (expected as of %s)", res.Lost, base.Why)
 	}
@@ -249,7 +299,12 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 	case r.sc.Expect.ClusterID == IDSame && newID != r.oldID:
 		rep.Fail("the recovered cluster has a new ID %016x, want the old %016x", newID, r.oldID)
 	}
-	if err := verify.Membership(vctx, cli, harness.Names(c.Members()), r.d.Size); err != nil {
+	advertised := map[string]string{}
+	for _, m := range c.Members() {
+		spec, _ := c.Spec(m.Name())
+		advertised[m.Name()] = spec.ClientURL
+	}
+	if err := verify.Membership(vctx, cli, advertised, r.d.Size); err != nil {
 		rep.Fail("%v", err)
 	}
 	if r.sc.Expect.RevisionAbove {

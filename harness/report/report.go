@@ -20,6 +20,11 @@ type Snapshot struct {
 	TotalKeys   int    `json:"total_keys"`
 	Hash        uint32 `json:"hash"`
 	HashChecked bool   `json:"hash_checked"`
+	// Floor is the least revision the backup must have: the highest
+	// revision acknowledged before it was asked for (a live snapshot, a
+	// runbook's backup), or what the member it was copied from had applied
+	// before the fault (a copied db).
+	Floor int64 `json:"floor"`
 }
 
 // Keys counts the keyspace check.

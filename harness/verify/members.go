@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -15,6 +19,9 @@ type HashKVResult struct {
 	Revision   int64
 	Hashes     map[string]uint32 // by endpoint
 	Consistent bool
+	// Learners are endpoints that answered as learners, which keep no
+	// HashKV to compare (Membership fails a cluster that has any).
+	Learners []string
 }
 
 // HashKV asks every endpoint for its HashKV at rev (waiting, until ctx ends,
@@ -24,6 +31,10 @@ func HashKV(ctx context.Context, cli *clientv3.Client, endpoints []string, rev i
 	var first *uint32
 	for _, ep := range endpoints {
 		h, err := hashKVAt(ctx, cli, ep, rev)
+		if err != nil && strings.Contains(err.Error(), errLearner) {
+			res.Learners = append(res.Learners, ep)
+			continue
+		}
 		if err != nil {
 			return res, err
 		}
@@ -36,6 +47,9 @@ func HashKV(ctx context.Context, cli *clientv3.Client, endpoints []string, rev i
 	}
 	return res, nil
 }
+
+// errLearner is how etcd refuses HashKV to a learner.
+const errLearner = "rpc not supported for learner"
 
 func hashKVAt(ctx context.Context, cli *clientv3.Client, ep string, rev int64) (uint32, error) {
 	for {
@@ -55,8 +69,10 @@ func hashKVAt(ctx context.Context, cli *clientv3.Client, ep string, rev int64) (
 }
 
 // Membership checks that the cluster's member list has size members, each
-// started (named), and that they are the members the harness knows.
-func Membership(ctx context.Context, cli *clientv3.Client, names []string, size int) error {
+// started (named), a voter (no learner left over), one of the members the
+// harness knows (want: name -> the client URL it advertises) and
+// advertising that client URL.
+func Membership(ctx context.Context, cli *clientv3.Client, want map[string]string, size int) error {
 	resp, err := cli.MemberList(ctx)
 	if err != nil {
 		return fmt.Errorf("member list: %w", err)
@@ -64,19 +80,30 @@ func Membership(ctx context.Context, cli *clientv3.Client, names []string, size 
 	if len(resp.Members) != size {
 		return fmt.Errorf("the recovered cluster has %d members, want %d", len(resp.Members), size)
 	}
-	want := map[string]bool{}
-	for _, n := range names {
-		want[n] = true
-	}
 	for _, m := range resp.Members {
-		if m.Name == "" {
+		url, known := want[m.Name]
+		switch {
+		case m.Name == "":
 			return fmt.Errorf("member %x was added but never started", m.ID)
-		}
-		if !want[m.Name] {
-			return fmt.Errorf("member list holds %s, which the harness did not start (want %v)", m.Name, names)
+		case !known:
+			return fmt.Errorf("member list holds %s, which the harness did not start (want %v)", m.Name, slices.Sorted(maps.Keys(want)))
+		case m.IsLearner:
+			return fmt.Errorf("member %s is still a learner: the recovered cluster has %d voting members, want %d", m.Name, voters(resp.Members), size)
+		case !slices.Contains(m.ClientURLs, url):
+			return fmt.Errorf("member %s advertises client URLs %v, not its own %s", m.Name, m.ClientURLs, url)
 		}
 	}
 	return nil
+}
+
+func voters(ms []*etcdserverpb.Member) int {
+	n := 0
+	for _, m := range ms {
+		if !m.IsLearner {
+			n++
+		}
+	}
+	return n
 }
 
 // WatchCompacted checks that a watch from revision rev is cancelled as

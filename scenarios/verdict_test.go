@@ -1,0 +1,144 @@
+package scenarios
+
+// Sabotages of the verdict: backups that do not hold the data, and a
+// recovered cluster that is not what it must be. Each must fail the drill
+// with its named finding.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	clientsnap "go.etcd.io/etcd/client/v3/snapshot"
+	"go.uber.org/zap"
+
+	"github.com/etcd-drill/etcd-drill/harness"
+	"github.com/etcd-drill/etcd-drill/harness/backend"
+	"github.com/etcd-drill/etcd-drill/harness/etcdtest"
+	"github.com/etcd-drill/etcd-drill/recovery"
+)
+
+// foreignBackup is a backup job pointed at the wrong etcd: it saves a
+// snapshot of another server (holding junk keys of its own) instead of the
+// cluster under test, then restores as usual.
+type foreignBackup struct {
+	recovery.SnapshotRestore
+	endpoint string
+	junk     int
+}
+
+func (f foreignBackup) Backup(ctx context.Context, env recovery.Env, _ backend.Member) (harness.Snapshot, error) {
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{f.endpoint}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		return harness.Snapshot{}, err
+	}
+	defer cli.Close()
+	for i := range f.junk {
+		if _, err := cli.Put(ctx, fmt.Sprintf("/other-app/%d", i), "x"); err != nil {
+			return harness.Snapshot{}, err
+		}
+	}
+	path := filepath.Join(env.Drill.RunDir, "snapshot.db")
+	if _, err := clientsnap.SaveWithVersion(ctx, zap.NewNop(), clientv3.Config{Endpoints: []string{f.endpoint}}, path); err != nil {
+		return harness.Snapshot{}, err
+	}
+	s, err := recovery.Describe(zap.NewNop(), path)
+	s.Member = "another etcd"
+	return s, err
+}
+
+// TestFailPathStaleBackup: a backup of an empty etcd is at revision 1, far
+// below the writes acknowledged before it was asked for.
+func TestFailPathStaleBackup(t *testing.T) {
+	sc := failPathLookup(t, "quorum-loss/snapshot-restore")
+	sc.Recovery = foreignBackup{endpoint: etcdtest.Single(t, nil)}
+	rep, err := runFailPath(t, sc, smallOptions(t))
+	failPathAt(t, rep, err, "snapshot", fmt.Sprintf("%s: the backup is at revision %d, below %d", FindingStaleBackup, rep.Snapshot.Revision, rep.Snapshot.Floor))
+	if rep.Snapshot.Floor < 300 || rep.Snapshot.Revision > 1 {
+		t.Fatalf("snapshot %+v: want an empty etcd's revision below a floor of the 300 writes", rep.Snapshot)
+	}
+}
+
+// TestFailPathEmptyBackup: a backup of another etcd whose revision is above
+// the floor restores, but holds none of the workload's keys.
+func TestFailPathEmptyBackup(t *testing.T) {
+	sc := failPathLookup(t, "quorum-loss/snapshot-restore")
+	sc.Recovery = foreignBackup{endpoint: etcdtest.Single(t, nil), junk: 600}
+	rep, err := runFailPath(t, sc, smallOptions(t))
+	if err != nil {
+		t.Fatalf("run: %v (want the drill to run to the end and fail its verification)", err)
+	}
+	if len(rep.Failures) == 0 || !strings.HasPrefix(rep.Failures[0], FindingEmptyBackup+": the recovered cluster holds none of the workload's keys") {
+		t.Fatalf("failures %q, want %s first", rep.Failures, FindingEmptyBackup)
+	}
+	if rep.Keys.Restored != 0 || rep.Keys.Lost == 0 {
+		t.Fatalf("keys %+v: want nothing restored, everything lost", rep.Keys)
+	}
+}
+
+// learnerLeftOver restores one member fewer than the drill has, then adds
+// the last as a learner that is never promoted.
+type learnerLeftOver struct{ recovery.SnapshotRestore }
+
+func (l learnerLeftOver) Recover(ctx context.Context, env recovery.Env) (recovery.Outcome, error) {
+	size := env.Size
+	env.Size--
+	out, err := l.SnapshotRestore.Recover(ctx, env)
+	if err != nil {
+		return out, err
+	}
+	c := out.Cluster
+	specs, err := env.Drill.Plan(harness.Layout{Prefix: "l", Dir: "restored", Token: c.Token, Size: 1, First: size})
+	if err != nil {
+		return out, err
+	}
+	cli, err := c.Client()
+	if err != nil {
+		return out, err
+	}
+	// etcd refuses a membership change until its members have been
+	// connected for 5 s: retry, bounded.
+	var resp *clientv3.MemberAddResponse
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		resp, err = cli.MemberAddAsLearner(actx, []string{specs[0].PeerURL})
+		cancel()
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, rpctypes.ErrUnhealthy) || time.Now().After(deadline) {
+			return out, err
+		}
+		select {
+		case <-ctx.Done():
+			return out, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	var ic []string
+	for _, m := range resp.Members {
+		name := m.Name
+		if m.ID == resp.Member.ID {
+			name = specs[0].Name
+		}
+		ic = append(ic, name+"="+m.PeerURLs[0])
+	}
+	specs[0].InitialCluster, specs[0].State = strings.Join(ic, ","), backend.StateExisting
+	return out, c.Add(ctx, specs[0])
+}
+
+// TestFailPathLearnerLeftOver: the recovered cluster has the right number of
+// members, but one is a learner that never became a voter.
+func TestFailPathLearnerLeftOver(t *testing.T) {
+	sc := failPathLookup(t, "quorum-loss/snapshot-restore")
+	sc.Recovery = learnerLeftOver{}
+	rep, err := runFailPath(t, sc, smallOptions(t))
+	failPathVerify(t, rep, err, "member l3 is still a learner: the recovered cluster has 2 voting members, want 3")
+}
