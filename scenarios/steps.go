@@ -261,11 +261,18 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 	if r.snapshot.Revision > 0 {
 		rep.RPO.WritesAfterSnapshot = ledger.AckedAfter(r.snapshot.Revision)
 	}
-	for i, f := range res.Findings {
+	// A delete the workload had acknowledged that deleted nothing, of a key
+	// the ledger holds live: the old cluster lost that key before any fault.
+	lostEarly := verify.LostBeforeFault(ledger.Ops())
+	for i, f := range append(lostEarly, res.Findings...) {
 		if i == maxFindings {
 			break
 		}
 		rep.Findings = append(rep.Findings, report.Finding(f))
+	}
+	if len(lostEarly) > 0 {
+		rep.Fail("%s: %d acknowledged keys were already gone when the workload deleted them (first %s): the old cluster lost them before the fault",
+			verify.KindLostBeforeFault, len(lostEarly), lostEarly[0].Key)
 	}
 	if res.Restored == 0 && res.Expected > 0 {
 		rep.Fail("%s: the recovered cluster holds none of the workload's keys (%d expected as of %s): the backup did not hold the data", FindingEmptyBackup, res.Expected, base.Why)

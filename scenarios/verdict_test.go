@@ -21,6 +21,8 @@ import (
 	"github.com/etcd-drill/etcd-drill/harness"
 	"github.com/etcd-drill/etcd-drill/harness/backend"
 	"github.com/etcd-drill/etcd-drill/harness/etcdtest"
+	"github.com/etcd-drill/etcd-drill/harness/verify"
+	"github.com/etcd-drill/etcd-drill/harness/workload"
 	"github.com/etcd-drill/etcd-drill/recovery"
 )
 
@@ -141,4 +143,37 @@ func TestFailPathLearnerLeftOver(t *testing.T) {
 	sc.Recovery = learnerLeftOver{}
 	rep, err := runFailPath(t, sc, smallOptions(t))
 	failPathVerify(t, rep, err, "member l3 is still a learner: the recovered cluster has 2 voting members, want 3")
+}
+
+// deletesBehindTheWorkload takes the snapshot as usual, then deletes every
+// workload key from the live cluster behind the workload's back, as a
+// cluster that loses acknowledged writes would.
+type deletesBehindTheWorkload struct{ recovery.SnapshotRestore }
+
+func (deletesBehindTheWorkload) Backup(ctx context.Context, env recovery.Env, from backend.Member) (harness.Snapshot, error) {
+	s, err := recovery.SaveSnapshot(ctx, env.Drill, from)
+	if err != nil {
+		return s, err
+	}
+	cli, err := env.Old.Client()
+	if err != nil {
+		return s, err
+	}
+	_, err = cli.Delete(ctx, workload.DefaultPrefix, clientv3.WithPrefix())
+	return s, err
+}
+
+// TestFailPathLostBeforeFault: the workload's deletes after the snapshot
+// find their keys gone although every put of them was acknowledged.
+func TestFailPathLostBeforeFault(t *testing.T) {
+	sc := failPathLookup(t, "quorum-loss/snapshot-restore")
+	sc.Recovery = deletesBehindTheWorkload{}
+	o := smallOptions(t)
+	o.WritesAfter = 100
+	o.Workload.DeleteRatio, o.Workload.OverwriteRatio = 1, 0 // a writer deletes every key it holds live
+	rep, err := runFailPath(t, sc, o)
+	failPathVerify(t, rep, err, verify.KindLostBeforeFault+": ")
+	if rep.Keys.Lost != 0 || len(rep.Findings) == 0 || rep.Findings[0].Kind != verify.KindLostBeforeFault {
+		t.Fatalf("keys %+v, findings %+v: want only keys lost before the fault", rep.Keys, rep.Findings)
+	}
 }

@@ -1,0 +1,45 @@
+package verify
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/etcd-drill/etcd-drill/harness/workload"
+)
+
+// KindLostBeforeFault is a key the workload deleted that was already gone:
+// the old cluster had lost an acknowledged write before any fault.
+const KindLostBeforeFault = "lost-before-fault"
+
+// LostBeforeFault finds the acknowledged deletes that deleted nothing
+// although the ledger holds the key live: the key's write before the delete
+// (a writer owns its keys and writes them one at a time, so Seq orders them)
+// is an acknowledged put, and no write between them is in doubt. One
+// finding a key, in key order.
+func LostBeforeFault(ops []workload.Op) []Finding {
+	byKey := map[string][]workload.Op{}
+	for _, op := range ops {
+		byKey[op.Key] = append(byKey[op.Key], op)
+	}
+	var out []Finding
+	for key, kops := range byKey {
+		sort.Slice(kops, func(i, j int) bool { return kops[i].Seq < kops[j].Seq })
+		for i, op := range kops {
+			if op.Kind != workload.Delete || op.Outcome != workload.Acknowledged || op.Deleted != 0 || i == 0 {
+				continue
+			}
+			prev := kops[i-1]
+			if prev.Kind == workload.Put && prev.Outcome == workload.Acknowledged {
+				out = append(out, Finding{
+					Key:  key,
+					Kind: KindLostBeforeFault,
+					Want: fmt.Sprintf("live: put %s acknowledged at revision %d", prev.Value, prev.Revision),
+					Got:  fmt.Sprintf("gone: the delete acknowledged at revision %d deleted nothing", op.Revision),
+				})
+				break
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
