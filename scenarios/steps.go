@@ -254,7 +254,7 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 	rep.Verified = true
 	rep.Keys = report.Keys{
 		Expected: res.Expected, Restored: res.Restored, Lost: res.Lost, Resurrected: res.Resurrected,
-		Indeterminate: res.Indeterminate, Duplicates: res.Duplicates,
+		Indeterminate: res.Indeterminate, Duplicates: res.Duplicates, RevisionMismatch: res.RevisionMismatch,
 	}
 	rep.RPO.Baseline = base.Why
 	rep.RPO.AcknowledgedNotKept = ledger.AckedAfter(base.Revision)
@@ -282,6 +282,10 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 	}
 	if res.Resurrected > 0 {
 		rep.Fail("%d keys resurrected that must be absent (as of %s)", res.Resurrected, base.Why)
+	}
+	if res.RevisionMismatch > 0 {
+		rep.Fail("%s: %d keys hold their value at other revisions than acknowledged (watchers and resourceVersions would jump)",
+			verify.KindRevisionRewritten, res.RevisionMismatch)
 	}
 
 	hk, err := verify.HashKV(vctx, cli, harness.Endpoints(c.Members()), rev)

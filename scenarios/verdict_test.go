@@ -18,6 +18,7 @@ import (
 	clientsnap "go.etcd.io/etcd/client/v3/snapshot"
 	"go.uber.org/zap"
 
+	"github.com/etcd-drill/etcd-drill/faults"
 	"github.com/etcd-drill/etcd-drill/harness"
 	"github.com/etcd-drill/etcd-drill/harness/backend"
 	"github.com/etcd-drill/etcd-drill/harness/etcdtest"
@@ -175,5 +176,46 @@ func TestFailPathLostBeforeFault(t *testing.T) {
 	failPathVerify(t, rep, err, verify.KindLostBeforeFault+": ")
 	if rep.Keys.Lost != 0 || len(rep.Findings) == 0 || rep.Findings[0].Kind != verify.KindLostBeforeFault {
 		t.Fatalf("keys %+v, findings %+v: want only keys lost before the fault", rep.Keys, rep.Findings)
+	}
+}
+
+// rewriteRevisions is a fault after the recovery that puts every workload key
+// again with the value it holds: a "logical" restore that keeps values but
+// not revisions.
+type rewriteRevisions struct{ deleteAKey }
+
+func (rewriteRevisions) Name() string { return "rewrite-revisions" }
+
+func (f rewriteRevisions) Inject(ctx context.Context, env faults.Env) (harness.Effect, error) {
+	e := harness.Effect{Fault: f.Name(), At: time.Now()}
+	cli, err := env.Recovered.Client()
+	if err != nil {
+		return e, err
+	}
+	resp, err := cli.Get(ctx, workload.DefaultPrefix, clientv3.WithPrefix())
+	if err != nil {
+		return e, err
+	}
+	for _, kv := range resp.Kvs {
+		if _, err := cli.Put(ctx, string(kv.Key), string(kv.Value)); err != nil {
+			return e, err
+		}
+	}
+	e.Detail = fmt.Sprintf("put %d keys again with their values", len(resp.Kvs))
+	return e, nil
+}
+
+// TestFailPathRevisionsRewritten: every value is back, every revision is
+// another: the drill fails with revision-rewritten, each key a finding.
+func TestFailPathRevisionsRewritten(t *testing.T) {
+	sc := failPathLookup(t, "quorum-loss/snapshot-restore")
+	sc.After = append(sc.After, Act{Fault: rewriteRevisions{}})
+	rep, err := runFailPath(t, sc, smallOptions(t))
+	failPathVerify(t, rep, err, verify.KindRevisionRewritten+": ")
+	if rep.Keys.Lost != 0 || rep.Keys.RevisionMismatch != rep.Keys.Expected || rep.Keys.Expected == 0 {
+		t.Fatalf("keys %+v: want every expected key's revisions rewritten, nothing lost", rep.Keys)
+	}
+	if len(rep.Findings) == 0 || rep.Findings[0].Kind != verify.KindRevisionRewritten {
+		t.Fatalf("findings %+v", rep.Findings)
 	}
 }

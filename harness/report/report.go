@@ -38,6 +38,9 @@ type Keys struct {
 	Resurrected   int `json:"resurrected"`
 	Indeterminate int `json:"indeterminate"`
 	Duplicates    int `json:"duplicates"`
+	// RevisionMismatch: keys holding their value at other revisions
+	// (mod_revision, create_revision, version) than the ledger gives.
+	RevisionMismatch int `json:"revision_mismatch"`
 }
 
 // RPO counts what the recovery point cost.

@@ -85,11 +85,11 @@ func ledger(hs ...*history) []workload.Op {
 
 // counts is the numeric part of a Result.
 type counts struct {
-	Expected, Restored, Lost, Resurrected, Indeterminate, Duplicates int
+	Expected, Restored, Lost, Resurrected, Indeterminate, Duplicates, RevisionMismatch int
 }
 
 func countsOf(r Result) counts {
-	return counts{r.Expected, r.Restored, r.Lost, r.Resurrected, r.Indeterminate, r.Duplicates}
+	return counts{r.Expected, r.Restored, r.Lost, r.Resurrected, r.Indeterminate, r.Duplicates, r.RevisionMismatch}
 }
 
 // finding is what a test expects of a Finding: Got must contain gotHas.
@@ -130,7 +130,7 @@ func TestCheckAt(t *testing.T) {
 		{
 			name:     "key missing",
 			ops:      ledger(w(0).put(a, "v1", 10).put(b, "v2", 11)),
-			actual:   map[string]KV{b: {"v2", 11}},
+			actual:   map[string]KV{b: {Value: "v2", ModRevision: 11}},
 			want:     counts{Expected: 2, Restored: 1, Lost: 1},
 			findings: []finding{{a, "lost", `"v1"@10`, "absent"}},
 		},
@@ -144,70 +144,70 @@ func TestCheckAt(t *testing.T) {
 		{
 			name:     "value changed to one the ledger never wrote",
 			ops:      ledger(w(0).put(a, "v1", 10)),
-			actual:   map[string]KV{a: {"garbage", 10}},
+			actual:   map[string]KV{a: {Value: "garbage", ModRevision: 10}},
 			want:     counts{Expected: 1, Restored: 1, Lost: 1},
 			findings: []finding{{a, "lost", `"v1"@10`, `"garbage"@10 (a value the ledger never wrote)`}},
 		},
 		{
 			name:     "value rolled back to an older acknowledged one",
 			ops:      ledger(w(0).put(a, "v1", 10).put(a, "v2", 20)),
-			actual:   map[string]KV{a: {"v1", 10}},
+			actual:   map[string]KV{a: {Value: "v1", ModRevision: 10}},
 			want:     counts{Expected: 1, Restored: 1, Lost: 1},
 			findings: []finding{{a, "lost", `"v2"@20`, `"v1"@10 (acknowledged write)`}},
 		},
 		{
 			name:     "value from another writer's key",
 			ops:      ledger(w(0).put(a, "v1", 10), w(1).put(c, "v2", 11)),
-			actual:   map[string]KV{a: {"v2", 11}, c: {"v2", 11}},
+			actual:   map[string]KV{a: {Value: "v2", ModRevision: 11}, c: {Value: "v2", ModRevision: 11}},
 			want:     counts{Expected: 2, Restored: 2, Lost: 1},
 			findings: []finding{{a, "lost", `"v1"@10`, `"v2"@11 (a value the ledger never wrote)`}},
 		},
 		{
 			name:     "deleted key back",
 			ops:      ledger(w(0).put(a, "v1", 10).del(a, 20)),
-			actual:   map[string]KV{a: {"v1", 10}},
+			actual:   map[string]KV{a: {Value: "v1", ModRevision: 10}},
 			want:     counts{Expected: 0, Restored: 1, Resurrected: 1},
 			findings: []finding{{a, "resurrected", "absent", `"v1"@10 (acknowledged write)`}},
 		},
 		{
 			name:     "key deleted exactly at R back",
 			ops:      ledger(w(0).put(a, "v1", 10).del(a, snapRev)),
-			actual:   map[string]KV{a: {"v1", 10}},
+			actual:   map[string]KV{a: {Value: "v1", ModRevision: 10}},
 			want:     counts{Restored: 1, Resurrected: 1},
 			findings: []finding{{a, "resurrected", "absent", `"v1"@10`}},
 		},
 		{
 			name:     "post-snapshot key present",
 			ops:      ledger(w(0).put(a, "v1", 10).put(b, "v2", snapRev+1)),
-			actual:   map[string]KV{a: {"v1", 10}, b: {"v2", snapRev + 1}},
+			actual:   map[string]KV{a: {Value: "v1", ModRevision: 10}, b: {Value: "v2", ModRevision: snapRev + 1}},
 			want:     counts{Expected: 1, Restored: 2, Resurrected: 1},
 			findings: []finding{{b, "resurrected", "absent", "written after revision 100"}},
 		},
 		{
 			name:     "key deleted before R, recreated after R, present",
 			ops:      ledger(w(0).put(a, "v1", 10).del(a, 20).put(a, "v2", 150)),
-			actual:   map[string]KV{a: {"v2", 150}},
+			actual:   map[string]KV{a: {Value: "v2", ModRevision: 150}},
 			want:     counts{Restored: 1, Resurrected: 1},
 			findings: []finding{{a, "resurrected", "absent", "written after revision 100"}},
 		},
 		{
 			name:     "key the ledger never wrote present",
 			ops:      ledger(w(0).put(a, "v1", 10)),
-			actual:   map[string]KV{a: {"v1", 10}, "/d/stray": {"x", 42}},
+			actual:   map[string]KV{a: {Value: "v1", ModRevision: 10}, "/d/stray": {Value: "x", ModRevision: 42}},
 			want:     counts{Expected: 1, Restored: 2, Resurrected: 1},
 			findings: []finding{{"/d/stray", "resurrected", "never written", `"x"@42`}},
 		},
 		{
 			name:     "failed put's value present",
 			ops:      ledger(w(0).put(a, "v1", 10).putFailed(a, "v2")),
-			actual:   map[string]KV{a: {"v2", 50}},
+			actual:   map[string]KV{a: {Value: "v2", ModRevision: 50}},
 			want:     counts{Expected: 1, Restored: 1, Lost: 1},
 			findings: []finding{{a, "lost", `"v1"@10`, "(failed write)"}},
 		},
 		{
 			name:     "key of a failed put only present",
 			ops:      ledger(w(0).putFailed(a, "v1")),
-			actual:   map[string]KV{a: {"v1", 50}},
+			actual:   map[string]KV{a: {Value: "v1", ModRevision: 50}},
 			want:     counts{Restored: 1, Resurrected: 1},
 			findings: []finding{{a, "resurrected", "absent", "(failed write)"}},
 		},
@@ -221,7 +221,7 @@ func TestCheckAt(t *testing.T) {
 		{
 			name:   "several kinds of damage at once, findings sorted by key",
 			ops:    ledger(w(1).put(d, "v4", 13).put(c, "v3", 12).del(c, 30), w(0).put(b, "v2", 11).put(a, "v1", 10)),
-			actual: map[string]KV{a: {"v1", 10}, c: {"v3", 12}, "/d/a": {"z", 7}},
+			actual: map[string]KV{a: {Value: "v1", ModRevision: 10}, c: {Value: "v3", ModRevision: 12}, "/d/a": {Value: "z", ModRevision: 7}},
 			want:   counts{Expected: 3, Restored: 3, Lost: 2, Resurrected: 2},
 			findings: []finding{
 				{"/d/a", "resurrected", "never written", `"z"@7`},
@@ -246,26 +246,26 @@ func TestCheckAt(t *testing.T) {
 				w(0).put(a, "v1", 10).put(a, "v2", 20).put(b, "v3", 11).del(b, 30).put(b, "v4", 40).putFailed(a, "v5").put(a, "v6", 150),
 				w(1).put(c, "v7", 12).del(c, 50).put(d, "v8", 120).delFailed(c),
 			),
-			actual: map[string]KV{a: {"v2", 20}, b: {"v4", 40}},
+			actual: map[string]KV{a: {Value: "v2", ModRevision: 20}, b: {Value: "v4", ModRevision: 40}},
 			want:   counts{Expected: 2, Restored: 2},
 		},
 		{
 			name:   "put acknowledged above R overwriting a put at or below R: the older value is expected",
 			ops:    ledger(w(0).put(a, "v1", 10).put(a, "v2", snapRev+1)),
-			actual: map[string]KV{a: {"v1", 10}},
+			actual: map[string]KV{a: {Value: "v1", ModRevision: 10}},
 			want:   counts{Expected: 1, Restored: 1},
 		},
 		{
 			name:     "put acknowledged above R overwriting a put at or below R: the newer value is damage",
 			ops:      ledger(w(0).put(a, "v1", 10).put(a, "v2", snapRev+1)),
-			actual:   map[string]KV{a: {"v2", snapRev + 1}},
+			actual:   map[string]KV{a: {Value: "v2", ModRevision: snapRev + 1}},
 			want:     counts{Expected: 1, Restored: 1, Lost: 1},
 			findings: []finding{{a, "lost", `"v1"@10`, "written after revision 100"}},
 		},
 		{
 			name:   "delete acknowledged above R: the key is expected",
 			ops:    ledger(w(0).put(a, "v1", 10).del(a, snapRev+1)),
-			actual: map[string]KV{a: {"v1", 10}},
+			actual: map[string]KV{a: {Value: "v1", ModRevision: 10}},
 			want:   counts{Expected: 1, Restored: 1},
 		},
 		{
@@ -276,19 +276,47 @@ func TestCheckAt(t *testing.T) {
 			findings: []finding{{a, "lost", `"v1"@10`, "absent"}},
 		},
 
-		// Duplicates: a client retry applied the same put twice.
+		// Revisions are data: a value at another revision is no excuse
+		// (clientv3 retries a put only when no connection was made).
 		{
-			name:   "expected value at another mod revision",
-			ops:    ledger(w(0).put(a, "v1", 10).put(b, "v2", 11)),
-			actual: map[string]KV{a: {"v1", 14}, b: {"v2", 11}},
-			want:   counts{Expected: 2, Restored: 2, Duplicates: 1},
+			name:     "expected value at another mod revision",
+			ops:      ledger(w(0).put(a, "v1", 10).put(b, "v2", 11)),
+			actual:   map[string]KV{a: {Value: "v1", ModRevision: 14}, b: {Value: "v2", ModRevision: 11}},
+			want:     counts{Expected: 2, Restored: 2, RevisionMismatch: 1},
+			findings: []finding{{a, KindRevisionRewritten, "mod_revision 10", "mod_revision 14"}},
+		},
+		{
+			name:     "expected value and mod revision, another create revision",
+			ops:      ledger(w(0).put(a, "v1", 10).put(a, "v2", 12)),
+			actual:   map[string]KV{a: {Value: "v2", ModRevision: 12, CreateRevision: 11, Version: 2}},
+			want:     counts{Expected: 1, Restored: 1, RevisionMismatch: 1},
+			findings: []finding{{a, KindRevisionRewritten, "create_revision 10, version 2", "create_revision 11"}},
+		},
+		{
+			name:     "expected value and revisions, another version",
+			ops:      ledger(w(0).put(a, "v1", 10).put(a, "v2", 12)),
+			actual:   map[string]KV{a: {Value: "v2", ModRevision: 12, CreateRevision: 10, Version: 1}},
+			want:     counts{Expected: 1, Restored: 1, RevisionMismatch: 1},
+			findings: []finding{{a, KindRevisionRewritten, "create_revision 10, version 2", "version 1"}},
+		},
+		{
+			name:   "create revision and version after a delete start again",
+			ops:    ledger(w(0).put(a, "v1", 10).del(a, 11).put(a, "v2", 12)),
+			actual: map[string]KV{a: {Value: "v2", ModRevision: 12, CreateRevision: 12, Version: 1}},
+			want:   counts{Expected: 1, Restored: 1},
+		},
+		{
+			name:   "a write in doubt before: create revision and version are not checked",
+			ops:    ledger(w(0).putIndet(a, "v0").put(a, "v1", 12)),
+			actual: map[string]KV{a: {Value: "v1", ModRevision: 12, CreateRevision: 11, Version: 2}},
+			want:   counts{Expected: 1, Restored: 1},
 		},
 
 		// Indeterminate writes.
 		{
 			name:   "indeterminate put present, on a key nothing else wrote",
 			ops:    ledger(w(0).putIndet(a, "v1")),
-			actual: map[string]KV{a: {"v1", 10}},
+			actual: map[string]KV{a: {Value: "v1", ModRevision: 10}},
 			want:   counts{Restored: 1, Indeterminate: 1},
 		},
 		{
@@ -300,19 +328,19 @@ func TestCheckAt(t *testing.T) {
 		{
 			name:   "indeterminate put after the last acknowledged one, present",
 			ops:    ledger(w(0).put(a, "v1", 10).putIndet(a, "v2")),
-			actual: map[string]KV{a: {"v2", 11}},
+			actual: map[string]KV{a: {Value: "v2", ModRevision: 11}},
 			want:   counts{Expected: 1, Restored: 1, Indeterminate: 1},
 		},
 		{
 			name:   "indeterminate put after the last acknowledged one, not applied",
 			ops:    ledger(w(0).put(a, "v1", 10).putIndet(a, "v2")),
-			actual: map[string]KV{a: {"v1", 10}},
+			actual: map[string]KV{a: {Value: "v1", ModRevision: 10}},
 			want:   counts{Expected: 1, Restored: 1},
 		},
 		{
 			name:   "indeterminate put after an acknowledged delete, present",
 			ops:    ledger(w(0).put(a, "v1", 10).del(a, 20).putIndet(a, "v2")),
-			actual: map[string]KV{a: {"v2", 21}},
+			actual: map[string]KV{a: {Value: "v2", ModRevision: 21}},
 			want:   counts{Restored: 1, Indeterminate: 1},
 		},
 		{
@@ -324,7 +352,7 @@ func TestCheckAt(t *testing.T) {
 		{
 			name:   "indeterminate put before an acknowledged put above R, present",
 			ops:    ledger(w(0).put(a, "v1", 10).putIndet(a, "v2").put(a, "v3", snapRev+5)),
-			actual: map[string]KV{a: {"v2", 50}},
+			actual: map[string]KV{a: {Value: "v2", ModRevision: 50}},
 			want:   counts{Expected: 1, Restored: 1, Indeterminate: 1},
 		},
 		// The verifier's rule (explainedByIndeterminate): only an
@@ -333,14 +361,14 @@ func TestCheckAt(t *testing.T) {
 		{
 			name:     "indeterminate put followed by an acknowledged put at or below R: its value is a loss",
 			ops:      ledger(w(0).putIndet(a, "v1").put(a, "v2", 20)),
-			actual:   map[string]KV{a: {"v1", 15}},
+			actual:   map[string]KV{a: {Value: "v1", ModRevision: 15}},
 			want:     counts{Expected: 1, Restored: 1, Lost: 1},
 			findings: []finding{{a, "lost", `"v2"@20`, `"v1"@15 (indeterminate write)`}},
 		},
 		{
 			name:     "indeterminate put followed by an acknowledged delete at or below R: its value is a resurrection",
 			ops:      ledger(w(0).put(a, "v1", 10).putIndet(a, "v2").del(a, 20)),
-			actual:   map[string]KV{a: {"v2", 15}},
+			actual:   map[string]KV{a: {Value: "v2", ModRevision: 15}},
 			want:     counts{Restored: 1, Resurrected: 1},
 			findings: []finding{{a, "resurrected", "absent", "(indeterminate write)"}},
 		},
@@ -357,14 +385,14 @@ func TestCheckAt(t *testing.T) {
 		{
 			name:     "indeterminate put after an acknowledged put above R, present",
 			ops:      ledger(w(0).put(a, "v1", 10).put(a, "v2", snapRev+1).putIndet(a, "v3")),
-			actual:   map[string]KV{a: {"v3", snapRev + 2}},
+			actual:   map[string]KV{a: {Value: "v3", ModRevision: snapRev + 2}},
 			want:     counts{Expected: 1, Restored: 1, Lost: 1},
 			findings: []finding{{a, "lost", `"v1"@10`, "(indeterminate write)"}},
 		},
 		{
 			name:     "indeterminate put after an acknowledged put above R on a new key, present",
 			ops:      ledger(w(0).put(a, "v1", snapRev+1).putIndet(a, "v2")),
-			actual:   map[string]KV{a: {"v2", snapRev + 2}},
+			actual:   map[string]KV{a: {Value: "v2", ModRevision: snapRev + 2}},
 			want:     counts{Restored: 1, Resurrected: 1},
 			findings: []finding{{a, "resurrected", "absent", "(indeterminate write)"}},
 		},
@@ -393,7 +421,7 @@ func TestCheckAt(t *testing.T) {
 // The order of the ledger does not matter: writers interleave arbitrarily.
 func TestCheckAtLedgerOrder(t *testing.T) {
 	h := w(0).put("/k", "v1", 10).putIndet("/k", "v2").put("/k", "v3", 20).del("/k", 30).put("/k", "v4", 40)
-	actual := map[string]KV{"/k": {"v4", 40}}
+	actual := map[string]KV{"/k": {Value: "v4", ModRevision: 40}}
 	forward := CheckAt(h.ops, snapRev, actual)
 	rev := slices.Clone(h.ops)
 	slices.Reverse(rev)
@@ -476,7 +504,7 @@ func TestCheckAtSimulatedHistory(t *testing.T) {
 		if s.applied {
 			rev++
 			if s.kind == P {
-				model[key] = KV{value, rev}
+				model[key] = KV{Value: value, ModRevision: rev}
 			} else {
 				if _, ok := model[key]; !ok {
 					t.Fatalf("step %d deletes %s, which is not there", i, key)
@@ -561,14 +589,14 @@ func TestReadKeyspaceAgainstEmbeddedEtcd(t *testing.T) {
 		if len(ops) == 100 {
 			flush()
 			for _, k := range batch {
-				want[k] = KV{"value of " + k, lastRev}
+				want[k] = KV{Value: "value of " + k, ModRevision: lastRev, CreateRevision: lastRev, Version: 1}
 			}
 			batch = batch[:0]
 		}
 	}
 	flush()
 	for _, k := range batch {
-		want[k] = KV{"value of " + k, lastRev}
+		want[k] = KV{Value: "value of " + k, ModRevision: lastRev, CreateRevision: lastRev, Version: 1}
 	}
 	// Keys just outside the prefix, on both sides of its range.
 	for _, k := range []string{"/kr/z", "/ks", "/ks.", "/ks0", "/ks0/k00001", "/kt"} {
@@ -693,7 +721,7 @@ func TestCheckAtWorkloadAgainstEmbeddedEtcd(t *testing.T) {
 	}
 	damaged := maps.Clone(actual)
 	delete(damaged, victim)
-	damaged[changed] = KV{"not what was written", damaged[changed].ModRevision}
+	damaged[changed] = KV{Value: "not what was written", ModRevision: damaged[changed].ModRevision}
 	res = CheckAt(ops, rev, damaged)
 	if res.Lost != 2 || res.Resurrected != 0 || len(res.Findings) != 2 {
 		t.Errorf("two keys damaged: %s, %+v", res.Summary(), res.Findings)
