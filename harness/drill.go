@@ -43,6 +43,13 @@ type Effect struct {
 	Started *Cluster
 }
 
+// MemberState is what a member reported of itself (etcd's Status) at one
+// moment: its keyspace revision and its applied raft index.
+type MemberState struct {
+	Revision int64
+	Applied  uint64
+}
+
 // Hazard is a dangerous outcome of an operator's mistake, found and named.
 type Hazard struct {
 	Name   string

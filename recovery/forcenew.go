@@ -74,7 +74,24 @@ func forceNewSurvivor(ctx context.Context, env Env) (*harness.Cluster, Baseline,
 		return nil, Baseline{}, fmt.Errorf("read %s after force-new-cluster: %w", survivor.Name(), err)
 	}
 	at := resp.Header.Revision
+	if err := keptHistory(survivor.Name(), at, env.Before[survivor.Name()]); err != nil {
+		return nil, Baseline{}, err
+	}
 	return c, Baseline{Revision: at, Why: fmt.Sprintf("survivor %s at revision %d (it reported %d before the restart)", survivor.Name(), at, rev)}, nil
+}
+
+// FindingSurvivorLostHistory is a survivor forced into a new cluster that
+// came back with less than it had before the fault.
+const FindingSurvivorLostHistory = "survivor-lost-history"
+
+// keptHistory fails a survivor that came back below the revision it
+// reported before the fault (measured then, never taken from the survivor
+// after its restart).
+func keptHistory(name string, at int64, before harness.MemberState) error {
+	if at < before.Revision {
+		return fmt.Errorf("%s: survivor %s came back at revision %d, below the %d it reported before the fault", FindingSurvivorLostHistory, name, at, before.Revision)
+	}
+	return nil
 }
 
 // mostUpToDate picks the live member with the highest applied raft index
@@ -91,21 +108,18 @@ func mostUpToDate(ctx context.Context, c *harness.Cluster) (backend.Member, int6
 	var best backend.Member
 	var bestApplied uint64
 	var bestRev int64
-	var errs []error
 	for _, m := range live {
 		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		st, err := cli.Status(sctx, m.ClientURL())
 		cancel()
 		if err != nil {
-			errs = append(errs, fmt.Errorf("status of %s: %w", m.Name(), err))
-			continue
+			// Choosing the most up-to-date needs every survivor's status:
+			// skipping one could choose a lagging survivor.
+			return nil, 0, fmt.Errorf("status of survivor %s (every survivor's is needed to choose one): %w", m.Name(), err)
 		}
 		if best == nil || st.RaftAppliedIndex > bestApplied || (st.RaftAppliedIndex == bestApplied && st.Header.Revision > bestRev) {
 			best, bestApplied, bestRev = m, st.RaftAppliedIndex, st.Header.Revision
 		}
-	}
-	if best == nil {
-		return nil, 0, errors.Join(errs...)
 	}
 	return best, bestRev, nil
 }

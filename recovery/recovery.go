@@ -31,6 +31,9 @@ type Env struct {
 	Old      *harness.Cluster
 	Snapshot harness.Snapshot
 	Size     int
+	// Before is each member's state measured just before the fault: the
+	// floor of what a member may come back with.
+	Before map[string]harness.MemberState
 }
 
 // Outcome is what a recovery did.

@@ -171,8 +171,8 @@ type runner struct {
 	snapshot harness.Snapshot
 	effect   harness.Effect
 	outcome  recovery.Outcome
-	// applied is each member's revision just before the fault.
-	applied map[string]int64
+	// before is each member's state just before the fault.
+	before map[string]harness.MemberState
 	// abandoned are steps that did not return after their deadline.
 	abandoned []abandoned
 	// flooded: a member flooded its log (kept as evidence).

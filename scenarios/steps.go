@@ -123,13 +123,14 @@ func (r *runner) faultEnv() faults.Env {
 
 // recoveryEnv is what the recovery works from.
 func (r *runner) recoveryEnv() recovery.Env {
-	return recovery.Env{Drill: r.d, Old: r.cluster, Snapshot: r.snapshot, Size: r.d.Size}
+	return recovery.Env{Drill: r.d, Old: r.cluster, Snapshot: r.snapshot, Size: r.d.Size, Before: r.before}
 }
 
-// appliedBefore reads each live member's revision just before the fault:
-// the floor of a db copied from it afterwards.
-func (r *runner) appliedBefore(ctx context.Context) map[string]int64 {
-	out := map[string]int64{}
+// measureBefore reads each live member's state just before the fault: the
+// floor of what it may come back with (a survivor forced into a new
+// cluster), and of a db copied from it afterwards.
+func (r *runner) measureBefore(ctx context.Context) map[string]harness.MemberState {
+	out := map[string]harness.MemberState{}
 	for _, m := range r.cluster.Live() {
 		cli, err := r.cluster.Client(m)
 		if err != nil {
@@ -137,7 +138,7 @@ func (r *runner) appliedBefore(ctx context.Context) map[string]int64 {
 		}
 		sctx, cancel := context.WithTimeout(ctx, time.Second)
 		if st, err := cli.Status(sctx, m.ClientURL()); err == nil {
-			out[m.Name()] = st.Header.Revision
+			out[m.Name()] = harness.MemberState{Revision: st.Header.Revision, Applied: st.RaftAppliedIndex}
 		}
 		cancel()
 	}
@@ -145,9 +146,7 @@ func (r *runner) appliedBefore(ctx context.Context) map[string]int64 {
 }
 
 func (r *runner) inject(ctx context.Context) (string, error) {
-	if r.sc.backup() == BackupCopiedDB {
-		r.applied = r.appliedBefore(ctx)
-	}
+	r.before = r.measureBefore(ctx)
 	if cli, err := r.cluster.Client(); err == nil {
 		gctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		if resp, err := cli.Get(gctx, harness.ProbePrefix+"revision"); err == nil {
@@ -184,7 +183,7 @@ func (r *runner) copyDB(ctx context.Context) (string, error) {
 	}
 	r.snapshot = s
 	// The floor: what that member had applied before the fault.
-	floor := r.applied[s.Member]
+	floor := r.before[s.Member].Revision
 	r.rep.Snapshot = report.Snapshot{Path: s.Path, Member: s.Member, Revision: s.Revision, SizeBytes: s.Size, TotalKeys: s.Keys, Hash: s.Hash, Floor: floor}
 	detail := fmt.Sprintf("%s/member/snap/db of %s: revision %d (floor %d), %d bytes, %d keys, no integrity hash", s.Member+".etcd", s.Member, s.Revision, floor, s.Size, s.Keys)
 	return detail, checkBackup(s, floor, "the revision "+s.Member+" had applied before the fault")

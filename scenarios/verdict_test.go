@@ -219,3 +219,27 @@ func TestFailPathRevisionsRewritten(t *testing.T) {
 		t.Fatalf("findings %+v", rep.Findings)
 	}
 }
+
+// doctoredFloor runs force-new-cluster with the survivors' measured floor
+// raised: as if the survivor had held more before the fault than it came
+// back with.
+type doctoredFloor struct{ recovery.ForceNewCluster }
+
+func (d doctoredFloor) Recover(ctx context.Context, env recovery.Env) (recovery.Outcome, error) {
+	raised := map[string]harness.MemberState{}
+	for name, st := range env.Before {
+		st.Revision += 1000
+		raised[name] = st
+	}
+	env.Before = raised
+	return d.ForceNewCluster.Recover(ctx, env)
+}
+
+// TestFailPathSurvivorLostHistory: a survivor that comes back below the
+// revision measured before the fault fails the recovery.
+func TestFailPathSurvivorLostHistory(t *testing.T) {
+	sc := failPathLookup(t, "quorum-loss/force-new-cluster")
+	sc.Recovery = doctoredFloor{}
+	rep, err := runFailPath(t, sc, smallOptions(t))
+	failPathAt(t, rep, err, "recover", recovery.FindingSurvivorLostHistory+": survivor")
+}
