@@ -242,9 +242,10 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	vctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	// Bounded by the step's deadline, which grows with the keyspace.
+	vctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	actual, rev, err := verify.ReadKeyspace(vctx, cli, r.o.Workload.Prefix)
+	actual, rev, err := verify.ReadKeyspaceSized(vctx, cli, r.o.Workload.Prefix, r.o.Workload.ValueSize)
 	if err != nil {
 		return "", err
 	}

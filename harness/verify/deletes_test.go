@@ -40,3 +40,23 @@ func TestLostBeforeFault(t *testing.T) {
 		})
 	}
 }
+
+func TestPageKeys(t *testing.T) {
+	for _, tc := range []struct {
+		value int
+		want  int64
+	}{
+		{64, 5000},
+		{4096, 5000},
+		{64 << 10, 510},
+		{1 << 20, 31},
+		{1 << 30, 1},
+	} {
+		if got := PageKeys(tc.value); got != tc.want {
+			t.Errorf("PageKeys(%d) = %d, want %d", tc.value, got, tc.want)
+		}
+		if got := PageKeys(tc.value); got > 1 && got*int64(tc.value) > pageBytes {
+			t.Errorf("PageKeys(%d) = %d: a page of %d bytes passes %d", tc.value, got, got*int64(tc.value), pageBytes)
+		}
+	}
+}

@@ -229,9 +229,26 @@ func describe(have state, kops []workload.Op, rev int64) string {
 	return s + " (a value the ledger never wrote)"
 }
 
+// pageBytes bounds one page of ReadKeyspace: far below gRPC's 2 GiB limit
+// on a message, whatever the value size.
+const pageBytes = 32 << 20
+
+// PageKeys is how many keys of about valueSize bytes fit in a page: at
+// most 5,000, at least 1.
+func PageKeys(valueSize int) int64 {
+	return int64(min(max(pageBytes/(valueSize+256), 1), 5000))
+}
+
 // ReadKeyspace reads every key under prefix, page by page, at one revision.
+// Values may be up to 1 MiB: use ReadKeyspaceSized to page by bytes.
 func ReadKeyspace(ctx context.Context, cli *clientv3.Client, prefix string) (map[string]KV, int64, error) {
-	const page = 5000
+	return ReadKeyspaceSized(ctx, cli, prefix, 64)
+}
+
+// ReadKeyspaceSized reads every key under prefix at one revision, in pages
+// of PageKeys(valueSize) keys, so that a page stays near 32 MiB.
+func ReadKeyspaceSized(ctx context.Context, cli *clientv3.Client, prefix string, valueSize int) (map[string]KV, int64, error) {
+	page := PageKeys(valueSize)
 	out := map[string]KV{}
 	end := clientv3.GetPrefixRangeEnd(prefix)
 	key := prefix
