@@ -29,7 +29,7 @@ func (r *runner) startCluster(ctx context.Context) (string, error) {
 		return "", err
 	}
 	wcfg := r.o.Workload
-	wcfg.Seed = r.o.Seed
+	wcfg.Seed, wcfg.Run = r.o.Seed, r.rep.RunID
 	if r.workload, err = workload.New(wcfg, workload.NewLedger()); err != nil {
 		return "", err
 	}

@@ -36,6 +36,9 @@ type Config struct {
 	OverwriteRatio float64
 	// Seed makes the choice of keys and operations repeatable per writer.
 	Seed uint64
+	// Run names the drill in every value, so that no other run's data (a
+	// snapshot of an earlier drill with the same seed) can match the ledger.
+	Run string
 	// OpTimeout bounds each write.
 	OpTimeout time.Duration
 }
@@ -176,7 +179,7 @@ func (wr *writer) next(cfg Config) Op {
 		wr.keys = append(wr.keys, op.Key)
 	}
 	if op.Kind == Put {
-		op.Value = value(wr.id, wr.seq, cfg.ValueSize)
+		op.Value = value(cfg.Run, wr.id, wr.seq, cfg.ValueSize)
 	}
 	return op
 }
@@ -206,8 +209,11 @@ func (wr *writer) settle(op Op) {
 }
 
 // value makes the unique value of write seq of writer id.
-func value(id, seq, size int) string {
+func value(run string, id, seq, size int) string {
 	v := "w" + strconv.Itoa(id) + "-s" + strconv.Itoa(seq) + "-"
+	if run != "" {
+		v = "r" + run + "-" + v
+	}
 	if len(v) < size {
 		v += strings.Repeat("x", size-len(v))
 	}

@@ -368,11 +368,20 @@ func TestSettle(t *testing.T) {
 	}
 }
 
+// TestValuesNameTheRun: the same writer and sequence in two runs write two
+// values, so no other run's snapshot matches the ledger.
+func TestValuesNameTheRun(t *testing.T) {
+	a, b := value("1a2b3c4d", 3, 7, 64), value("5e6f7a8b", 3, 7, 64)
+	if a == b || !strings.HasPrefix(a, "r1a2b3c4d-w3-s7-") || len(a) != 64 {
+		t.Fatalf("values %q and %q: want each to name its run", a, b)
+	}
+}
+
 func TestValuesAreUniqueAndSized(t *testing.T) {
 	seen := map[string]string{}
 	for id := range 40 {
 		for seq := range 120 {
-			v := value(id, seq, 64)
+			v := value("", id, seq, 64)
 			if len(v) != 64 {
 				t.Fatalf("value(%d, %d, 64) has length %d: %q", id, seq, len(v), v)
 			}
@@ -388,7 +397,7 @@ func TestValuesAreUniqueAndSized(t *testing.T) {
 	small := map[string]bool{}
 	for id := range 15 {
 		for seq := range 15 {
-			v := value(id, seq, 3)
+			v := value("", id, seq, 3)
 			if want := fmt.Sprintf("w%d-s%d-", id, seq); v != want {
 				t.Fatalf("value(%d, %d, 3) = %q, want %q", id, seq, v, want)
 			}
