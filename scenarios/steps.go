@@ -12,6 +12,7 @@ import (
 
 	"github.com/etcd-drill/etcd-drill/faults"
 	"github.com/etcd-drill/etcd-drill/harness"
+	"github.com/etcd-drill/etcd-drill/harness/backend"
 	"github.com/etcd-drill/etcd-drill/harness/report"
 	"github.com/etcd-drill/etcd-drill/harness/verify"
 	"github.com/etcd-drill/etcd-drill/harness/workload"
@@ -99,6 +100,13 @@ func (r *runner) takeSnapshot(ctx context.Context) (string, error) {
 		}
 		m = live[0]
 	}
+	// Members apply committed entries each at its own pace: the member the
+	// backup comes from may not yet have applied a write another member
+	// acknowledged. A linearizable read through it returns only once it
+	// has, so that its backup can be held to the floor.
+	if err := r.syncMember(ctx, m); err != nil {
+		return "", err
+	}
 	var s harness.Snapshot
 	if b, ok := r.sc.Recovery.(recovery.Backuper); ok {
 		s, err = b.Backup(ctx, r.recoveryEnv(), m)
@@ -114,6 +122,20 @@ func (r *runner) takeSnapshot(ctx context.Context) (string, error) {
 	}
 	detail := fmt.Sprintf("revision %d (floor %d), %d bytes, %d keys, from %s", s.Revision, floor, s.Size, s.Keys, s.Member)
 	return detail, checkBackup(s, floor, "the highest revision acknowledged before it was asked for")
+}
+
+// syncMember waits until m has applied every write acknowledged so far.
+func (r *runner) syncMember(ctx context.Context, m backend.Member) error {
+	cli, err := r.cluster.Client(m)
+	if err != nil {
+		return err
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := cli.Get(sctx, harness.ProbePrefix+"sync"); err != nil {
+		return fmt.Errorf("linearizable read through %s before its backup: %w", m.Name(), err)
+	}
+	return nil
 }
 
 // faultEnv is what the fault acts on.
