@@ -24,6 +24,12 @@ type Fault interface {
 	Confirm(ctx context.Context, env Env, e harness.Effect) (harness.Effect, error)
 }
 
+// Ender is a fault that ends what it started (a restarted member), once what
+// watches it has seen enough.
+type Ender interface {
+	End(ctx context.Context, env Env, e harness.Effect) error
+}
+
 // Env is what a fault acts on: the drill's run directory, ports and
 // backend; the cluster under test, and the recovered one for a fault that
 // strikes after the recovery (nil before); the backup taken before it (zero

@@ -116,9 +116,3 @@ func endStarted(ctx context.Context, c *harness.Cluster) error {
 	}
 	return nil
 }
-
-// Ender is a fault that ends what it started (a restarted member), once what
-// watches it has seen enough.
-type Ender interface {
-	End(ctx context.Context, env Env, e harness.Effect) error
-}

@@ -332,17 +332,20 @@ func (c *Capped) tail() []byte {
 	return t
 }
 
-// marker is the JSON line, in etcd's format, that says what the cap dropped;
-// its "ts" is when the head ended, so that the file stays in time order.
+// markerLine is the JSON line, in etcd's format, that says what the cap
+// dropped; its "ts" is when the head ended, so that the file stays in time
+// order.
+type markerLine struct {
+	Level        string `json:"level"`
+	TS           string `json:"ts"`
+	Msg          string `json:"msg"`
+	DroppedBytes int64  `json:"dropped-bytes"`
+	DroppedLines int64  `json:"dropped-lines"`
+	MaxLogBytes  int64  `json:"max-log-bytes"`
+}
+
 func (c *Capped) marker() []byte {
-	b, _ := json.Marshal(struct {
-		Level        string `json:"level"`
-		TS           string `json:"ts"`
-		Msg          string `json:"msg"`
-		DroppedBytes int64  `json:"dropped-bytes"`
-		DroppedLines int64  `json:"dropped-lines"`
-		MaxLogBytes  int64  `json:"max-log-bytes"`
-	}{"warn", c.cappedAt.UTC().Format(tsLayout), CappedMsg, c.dropped.DroppedBytes, c.dropped.DroppedLines, c.max})
+	b, _ := json.Marshal(markerLine{"warn", c.cappedAt.UTC().Format(tsLayout), CappedMsg, c.dropped.DroppedBytes, c.dropped.DroppedLines, c.max})
 	return append(b, '\n')
 }
 

@@ -33,14 +33,8 @@ func checkNumbered(t *testing.T, line string) int {
 	return i
 }
 
-type marker struct {
-	Level        string `json:"level"`
-	TS           string `json:"ts"`
-	Msg          string `json:"msg"`
-	DroppedBytes int64  `json:"dropped-bytes"`
-	DroppedLines int64  `json:"dropped-lines"`
-	MaxLogBytes  int64  `json:"max-log-bytes"`
-}
+// marker is the cap's marker line as the tests read it back.
+type marker = markerLine
 
 // split reads a capped log: the lines before its marker, the marker (if
 // any) and the lines after it.
