@@ -1,6 +1,11 @@
 package backend
 
-import "sync"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+)
 
 // Described answers a member's descriptive methods (Name, ClientURL,
 // PeerURL, DataDir, LogPath) from the spec it was started with. Backends
@@ -35,6 +40,18 @@ func (e *Ending) ExitStatus() Exit {
 	return e.exit
 }
 
+// AwaitEnd blocks until the member named name has ended, or ctx ends.
+// Backends whose members release everything as they end answer Member's
+// Wait with it.
+func (e *Ending) AwaitEnd(ctx context.Context, name string) error {
+	select {
+	case <-e.exited:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for member %s to end: %w", name, ctx.Err())
+	}
+}
+
 // End records x and closes Exited. Only the first call counts: it returns
 // whether this one did.
 func (e *Ending) End(x Exit) bool {
@@ -52,7 +69,7 @@ func (e *Ending) End(x Exit) bool {
 
 // Roster is the members a backend started, until the backend closes. The
 // zero Roster is empty and open.
-type Roster[M any] struct {
+type Roster[M Member] struct {
 	mu      sync.Mutex
 	closed  bool
 	members []M
@@ -72,14 +89,30 @@ func (r *Roster[M]) Add(m M) {
 	r.members = append(r.members, m)
 }
 
-// Close closes the roster and returns its members; only the first call
-// does (ok), later ones return nothing.
-func (r *Roster[M]) Close() (ms []M, ok bool) {
+// Close closes the roster and ends its members: it kills every one still
+// running, then releases each with release (what the backend holds for it:
+// its process reaped, its container removed) and joins their errors. Only
+// the first call does so (first); later ones do nothing.
+func (r *Roster[M]) Close(release func(M) error) (first bool, err error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.closed {
-		return nil, false
+		r.mu.Unlock()
+		return false, nil
 	}
 	r.closed = true
-	return r.members, true
+	ms := r.members
+	r.mu.Unlock()
+	var errs []error
+	for _, m := range ms {
+		// A member that fails to die is still released.
+		if err := m.Kill(); err != nil {
+			errs = append(errs, fmt.Errorf("kill member %s: %w", m.Name(), err))
+		}
+	}
+	for _, m := range ms {
+		if err := release(m); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return true, errors.Join(errs...)
 }

@@ -97,6 +97,25 @@ func noDuplicates(t *testing.T, ps []int) {
 	}
 }
 
+// expectReleasedAll checks that a holds no port of r any more (after, say,
+// a failed Reserve or a ReleaseAll), and that the locks were really given
+// back, not only forgotten: another allocator can take the whole range. It
+// returns that allocator, holding all of r, released when t ends.
+func expectReleasedAll(t *testing.T, a *Allocator, r Range, after string) *Allocator {
+	t.Helper()
+	if a.Held() != 0 {
+		t.Errorf("after %s, Held() = %d, want 0", after, a.Held())
+	}
+	b := NewWithRange(r)
+	t.Cleanup(b.ReleaseAll)
+	got := reserve(t, b, r.High-r.Low+1)
+	slices.Sort(got)
+	if !slices.Equal(got, span(r)) {
+		t.Errorf("after %s another allocator got %v, want %v", after, got, span(r))
+	}
+	return b
+}
+
 func expectExhausted(t *testing.T, a *Allocator, n int) {
 	t.Helper()
 	got, err := a.Reserve(n)
@@ -255,18 +274,7 @@ func TestReserveMoreThanRangeHoldsNothing(t *testing.T) {
 	if !errors.Is(err, ErrExhausted) {
 		t.Fatalf("Reserve(6) of 5: err = %v, want one wrapping ErrExhausted", err)
 	}
-	if a.Held() != 0 {
-		t.Errorf("after failed Reserve, Held() = %d, want 0", a.Held())
-	}
-	// The locks were really given back, not only forgotten: another
-	// allocator can take the whole range.
-	b := NewWithRange(r)
-	defer b.ReleaseAll()
-	got := reserve(t, b, 5)
-	slices.Sort(got)
-	if !slices.Equal(got, span(r)) {
-		t.Errorf("b.Reserve(5) = %v, want %v", got, span(r))
-	}
+	b := expectReleasedAll(t, a, r, "failed Reserve(6)")
 	b.ReleaseAll()
 
 	// A failed Reserve gives back only what it took itself: ports held from
@@ -276,8 +284,7 @@ func TestReserveMoreThanRangeHoldsNothing(t *testing.T) {
 	if a.Held() != 2 {
 		t.Errorf("after failed Reserve(4) with 2 held, Held() = %d, want 2", a.Held())
 	}
-	got = reserve(t, b, 3)
-	for _, p := range got {
+	for _, p := range reserve(t, b, 3) {
 		if slices.Contains(first, p) {
 			t.Errorf("b got port %d, which a still holds", p)
 		}
@@ -294,16 +301,7 @@ func TestReleaseAll(t *testing.T) {
 		t.Fatalf("Held() = %d, want 6", a.Held())
 	}
 	a.ReleaseAll()
-	if a.Held() != 0 {
-		t.Errorf("after ReleaseAll, Held() = %d, want 0", a.Held())
-	}
-	b := NewWithRange(r)
-	defer b.ReleaseAll()
-	got := reserve(t, b, 6)
-	slices.Sort(got)
-	if !slices.Equal(got, span(r)) {
-		t.Errorf("after ReleaseAll another allocator got %v, want %v", got, span(r))
-	}
+	b := expectReleasedAll(t, a, r, "ReleaseAll")
 	// And the allocator that released them can reserve again once b lets go.
 	b.ReleaseAll()
 	reserve(t, a, 6)
@@ -355,13 +353,12 @@ func TestOtherProcessHoldsPortsUntilItDies(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	killed := false
-	defer func() {
-		if !killed {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	}()
+	// Should the test end before it kills the helper, do not leave it
+	// behind (killing and reaping a reaped helper again does no harm).
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
 
 	// The helper prints the ports it holds, then waits to be killed.
 	line, err := bufio.NewReader(out).ReadString('\n')
@@ -392,7 +389,6 @@ func TestOtherProcessHoldsPortsUntilItDies(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Wait()
-	killed = true
 	got := reserve(t, a, 3)
 	slices.Sort(got)
 	slices.Sort(theirs)

@@ -24,6 +24,21 @@ func abandoned(labels map[string]string) bool {
 	return syscall.Kill(pid, 0) == syscall.ESRCH
 }
 
+// sweep removes one thing carrying labels with remove, and counts it in
+// *removed; with no run named, one a live harness still uses is left
+// alone and counted in r.InUse. A thing already gone is no error.
+func (r *Removed) sweep(run string, labels map[string]string, removed *int, remove func() error) error {
+	if run == "" && !abandoned(labels) {
+		r.InUse++
+		return nil
+	}
+	if err := remove(); err != nil && !isNotFound(err) {
+		return err
+	}
+	*removed++
+	return nil
+}
+
 // Cleanup removes the containers, networks and volumes labelled by etcd-drill
 // whose harness is gone: what a run killed outright (kill -9, a lost CI
 // runner) left behind. What a running drill uses is left alone. With run
@@ -47,45 +62,36 @@ func Cleanup(ctx context.Context, run string) (Removed, error) {
 		return r, fmt.Errorf("list containers: %w", err)
 	}
 	for _, c := range cs.Items {
-		if run == "" && !abandoned(c.Labels) {
-			r.InUse++
-			continue
-		}
-		if _, err := cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !isNotFound(err) {
+		if err := r.sweep(run, c.Labels, &r.Containers, func() error {
+			_, err := cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+			return err
+		}); err != nil {
 			errs = append(errs, fmt.Errorf("remove container %s: %w", c.ID[:12], err))
-			continue
 		}
-		r.Containers++
 	}
 	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
 	if err != nil {
 		return r, errors.Join(append(errs, fmt.Errorf("list networks: %w", err))...)
 	}
 	for _, n := range ns.Items {
-		if run == "" && !abandoned(n.Labels) {
-			r.InUse++
-			continue
-		}
-		if _, err := cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{}); err != nil && !isNotFound(err) {
+		if err := r.sweep(run, n.Labels, &r.Networks, func() error {
+			_, err := cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{})
+			return err
+		}); err != nil {
 			errs = append(errs, fmt.Errorf("remove network %s: %w", n.Name, err))
-			continue
 		}
-		r.Networks++
 	}
 	vs, err := cli.VolumeList(ctx, client.VolumeListOptions{Filters: f})
 	if err != nil {
 		return r, errors.Join(append(errs, fmt.Errorf("list volumes: %w", err))...)
 	}
 	for _, v := range vs.Items {
-		if run == "" && !abandoned(v.Labels) {
-			r.InUse++
-			continue
-		}
-		if _, err := cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true}); err != nil && !isNotFound(err) {
+		if err := r.sweep(run, v.Labels, &r.Volumes, func() error {
+			_, err := cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true})
+			return err
+		}); err != nil {
 			errs = append(errs, fmt.Errorf("remove volume %s: %w", v.Name, err))
-			continue
 		}
-		r.Volumes++
 	}
 	return r, errors.Join(errs...)
 }

@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/netip"
 	"os"
 	"strconv"
@@ -229,7 +228,8 @@ func (b *Backend) Start(ctx context.Context, spec backend.MemberSpec) (backend.M
 	}
 	b.members.Add(m)
 	go m.wait()
-	if err := m.waitPeerServing(ctx); err != nil {
+	// Its peer server answers only after its bootstrap.
+	if err := backend.WaitPeerServing(ctx, readyTimeout, m.Exited(), m.peerHost); err != nil {
 		m.Kill()
 		return nil, fmt.Errorf("start member %s: %w", spec.Name, err)
 	}
@@ -273,24 +273,21 @@ func (b *Backend) Heal(ctx context.Context, m backend.Member) error {
 	return cm.refreshPorts(ctx)
 }
 
-// Close removes every container of the drill and its network.
+// Close kills every member, and removes the containers of the drill and its
+// network.
 func (b *Backend) Close(ctx context.Context) error {
-	ms, ok := b.members.Close()
-	if !ok {
+	first, err := b.members.Close(func(m *member) error {
+		if _, err := b.cli.ContainerRemove(ctx, m.c.GetContainerID(), client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !isNotFound(err) {
+			return fmt.Errorf("remove container of %s: %w", m.Spec.Name, err)
+		}
+		return nil
+	})
+	if !first {
 		return nil
 	}
-	var errs []error
-	for _, m := range ms {
-		m.Kill()
-		if _, err := b.cli.ContainerRemove(ctx, m.c.GetContainerID(), client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !isNotFound(err) {
-			errs = append(errs, fmt.Errorf("remove container of %s: %w", m.Spec.Name, err))
-		}
-	}
-	if err := b.removeNetwork(ctx); err != nil {
-		errs = append(errs, err)
-	}
+	nerr := b.removeNetwork(ctx)
 	b.prov.Close()
-	return errors.Join(errs...)
+	return errors.Join(err, nerr)
 }
 
 func isNotFound(err error) bool {
@@ -458,40 +455,17 @@ func (m *member) Resume() error {
 	return err
 }
 
-func (m *member) Wait(ctx context.Context) error {
-	select {
-	case <-m.Exited():
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("wait for member %s to stop: %w", m.Spec.Name, ctx.Err())
-	}
-}
+// Wait blocks until the container has stopped.
+func (m *member) Wait(ctx context.Context) error { return m.AwaitEnd(ctx, m.Spec.Name) }
 
-// waitPeerServing polls the member's published peer port until etcd's peer
-// server answers (it does only after its bootstrap), or the container exits.
-func (m *member) waitPeerServing(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	hc := &http.Client{Timeout: 200 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
-	for {
-		m.mu.Lock()
-		peer := m.peerHostURL
-		m.mu.Unlock()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, peer+"/version", nil)
-		if resp, err := hc.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-m.Exited():
-			return nil
-		case <-ctx.Done():
-			return fmt.Errorf("peer server of %s not serving: %w", m.Spec.Name, ctx.Err())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+// readyTimeout bounds how long Start waits for a member's peer server.
+const readyTimeout = 60 * time.Second
+
+// peerHost is where the member's peer port is published on 127.0.0.1.
+func (m *member) peerHost() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.peerHostURL
 }
 
 var _ backend.Member = (*member)(nil)

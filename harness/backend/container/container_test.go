@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/etcd-drill/etcd-drill/faults"
 	"github.com/etcd-drill/etcd-drill/harness/backend/backendtest"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -27,7 +26,6 @@ import (
 	"github.com/etcd-drill/etcd-drill/harness/backend"
 	"github.com/etcd-drill/etcd-drill/harness/backend/container"
 	"github.com/etcd-drill/etcd-drill/harness/bins"
-	"github.com/etcd-drill/etcd-drill/harness/ports"
 )
 
 func TestMain(m *testing.M) {
@@ -35,8 +33,6 @@ func TestMain(m *testing.M) {
 	tclog.SetDefault(tclog.NewNoopLogger())
 	os.Exit(m.Run())
 }
-
-var fast = backend.Timing{Heartbeat: 25 * time.Millisecond, Election: 250 * time.Millisecond}
 
 // The image is built (or found) once for the whole package.
 var img struct {
@@ -142,25 +138,15 @@ func newBackend(tb testing.TB) (*container.Backend, string, client.APIClient) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := be.Close(ctx); err != nil {
-			tb.Error(err)
-		}
-	})
+	backendtest.CloseAtEnd(tb, be, 30*time.Second)
 	return be, run, cli
 }
 
-// startCluster starts size members named m1... on be, closed with tb.
+// startCluster starts size members named m1... on be, on the drill's
+// network (the image may take its time to start), closed with tb.
 func startCluster(tb testing.TB, be *container.Backend, size int) *harness.Cluster {
 	tb.Helper()
-	alloc := ports.New()
-	specs, err := harness.Plan(alloc, harness.ClusterSpec{Size: size, NamePrefix: "m", Dir: tb.TempDir(), Token: "test", Timing: fast})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return backendtest.Start(tb, be, alloc, be.Layout(specs), 60*time.Second)
+	return backendtest.StartCluster(tb, be, size, 60*time.Second)
 }
 
 func containerID(tb testing.TB, m backend.Member) string {
@@ -397,10 +383,6 @@ func TestIsolateHeal(t *testing.T) {
 	}
 }
 
-// panicNewURLs is what etcd panics with when it applies a peer URL it cannot
-// parse.
-const panicNewURLs = "failed NewURLs"
-
 // TestMemberPanic: a member's panic is read from its container's log, which
 // the member's log file holds.
 func TestMemberPanic(t *testing.T) {
@@ -409,28 +391,7 @@ func TestMemberPanic(t *testing.T) {
 	leader(t, c)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, uerr := faults.SchemelessUpdate(ctx, c, "m1", "m2")
-	victim, other := c.Member("m1"), c.Member("m2")
-	select {
-	case <-victim.Exited():
-	case <-ctx.Done():
-		t.Fatalf("m1 did not crash within the deadline (update: %v)", uerr)
-	}
-	st := victim.ExitStatus()
-	if !strings.Contains(st.Panic, panicNewURLs) {
-		t.Fatalf("exit status %+v: Panic does not name %q", st, panicNewURLs)
-	}
-	if st.PanicCaller == "" {
-		t.Fatalf("exit status %+v: no PanicCaller", st)
-	}
-	// Go exits 2 on an unrecovered panic; the member ended by itself.
-	if st.Killed || st.Code != 2 || st.Err == nil {
-		t.Fatalf("exit status %+v, want not Killed, Code 2, an error", st)
-	}
-	t.Logf("m1 panicked: %q at %s", st.Panic, st.PanicCaller)
-	if backendtest.Exited(other) {
-		t.Fatalf("m2 exited too: %+v", other.ExitStatus())
-	}
+	victim, _ := backendtest.PanicOnSchemelessUpdate(ctx, t, c)
 	spec, ok := c.Spec("m1")
 	if !ok || spec.LogPath != victim.LogPath() {
 		t.Fatalf("m1's spec %+v (found %v) does not name its log %s", spec, ok, victim.LogPath())
@@ -480,41 +441,19 @@ func TestCloseRemovesEverything(t *testing.T) {
 	if cs, ns, err := labelled(ctx, dcli, run); err != nil || len(cs) != 3 || len(ns) != 1 {
 		t.Fatalf("before Close: containers %v, networks %v (%v); want 3 and 1", cs, ns, err)
 	}
-	if err := be.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for i, m := range ms {
-		if !backendtest.Exited(m) {
-			t.Fatalf("member %s not exited after Close", m.Name())
-		}
-		if st := m.ExitStatus(); !st.Killed {
-			t.Fatalf("member %s: exit status %+v, want Killed", m.Name(), st)
-		}
+	backendtest.CloseKillsEveryMember(ctx, t, be, c, ms, func(i int, m backend.Member) {
 		if _, err := inspect(t, dcli, ids[i]); err == nil {
 			t.Fatalf("container of %s still there after Close", m.Name())
 		}
-	}
+	})
 	assertNoLeftovers(t, dcli, run)
-	if err := be.Close(ctx); err != nil {
-		t.Fatalf("second Close: %v", err)
-	}
-	spec, _ := c.Spec(ms[0].Name())
-	if m, err := be.Start(ctx, spec); err == nil {
-		m.Kill()
-		t.Fatal("a closed backend started a member")
-	}
 }
 
 // TestCleanupKilledRun: Cleanup removes what a run that never closed its
 // backend (killed outright) left, and the backend's Close then still works.
 func TestCleanupKilledRun(t *testing.T) {
 	be, run, dcli := newBackend(t)
-	alloc := ports.New()
-	defer alloc.ReleaseAll()
-	specs, err := harness.Plan(alloc, harness.ClusterSpec{Size: 1, NamePrefix: "m", Dir: t.TempDir(), Token: "test", Timing: fast})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, specs := backendtest.Plan(t, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	m, err := be.Start(ctx, be.Layout(specs)[0])
@@ -568,21 +507,12 @@ func BenchmarkKill(b *testing.B) {
 	be, _, _ := newBackend(b)
 	c := startCluster(b, be, 3)
 	ctx := context.Background()
-	var total, worst time.Duration
+	var kt backendtest.KillTimes
+	b.StopTimer() // KillTimes runs it for the Kill only
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		m := c.Members()[i%3]
-		start := time.Now()
-		if err := m.Kill(); err != nil {
-			b.Fatal(err)
-		}
-		d := time.Since(start)
-		b.StopTimer()
-		total += d
-		worst = max(worst, d)
-		if !m.ExitStatus().Killed {
-			b.Fatalf("exit status %+v, want Killed", m.ExitStatus())
-		}
+		kt.Kill(b, m)
 		rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		_, err := c.Restart(rctx, m.Name())
 		if err == nil {
@@ -592,9 +522,6 @@ func BenchmarkKill(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.StartTimer()
 	}
-	b.StopTimer()
-	b.ReportMetric(float64(total.Microseconds())/float64(b.N)/1000, "ms/kill")
-	b.ReportMetric(float64(worst.Microseconds())/1000, "ms-worst")
+	kt.Report(b)
 }

@@ -12,31 +12,12 @@ import (
 	"github.com/etcd-drill/etcd-drill/harness/backend/backendtest"
 	"github.com/etcd-drill/etcd-drill/harness/backend/embedded"
 	"github.com/etcd-drill/etcd-drill/harness/leakcheck"
-	"github.com/etcd-drill/etcd-drill/harness/ports"
 )
-
-var fast = backend.Timing{Heartbeat: 25 * time.Millisecond, Election: 250 * time.Millisecond}
 
 func startCluster(tb testing.TB, size int) (*harness.Cluster, []backend.MemberSpec) {
 	tb.Helper()
-	alloc := ports.New()
-	specs, err := harness.Plan(alloc, harness.ClusterSpec{Size: size, NamePrefix: "m", Dir: tb.TempDir(), Token: "test", Timing: fast})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := harness.Start(ctx, embedded.New(), alloc, specs)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		if err := c.Close(context.Background()); err != nil {
-			tb.Error(err)
-		}
-		alloc.ReleaseAll()
-	})
-	return c, specs
+	alloc, specs := backendtest.Plan(tb, size)
+	return backendtest.Start(tb, embedded.New(), alloc, specs, 30*time.Second), specs
 }
 
 func put(ctx context.Context, cli *clientv3.Client, key string) error {
@@ -142,25 +123,8 @@ func TestStopIsGraceful(t *testing.T) {
 // BenchmarkKill measures how long Kill takes to put a member of a 3-member
 // cluster out of service (target: within 100 ms).
 func BenchmarkKill(b *testing.B) {
-	var total, worst time.Duration
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
+	backendtest.KillInFreshClusters(b, func() *harness.Cluster {
 		c, _ := startCluster(b, 3)
-		m := c.Members()[i%3]
-		b.StartTimer()
-		start := time.Now()
-		if err := m.Kill(); err != nil {
-			b.Fatal(err)
-		}
-		d := time.Since(start)
-		b.StopTimer()
-		total += d
-		worst = max(worst, d)
-		if err := c.Close(context.Background()); err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-	}
-	b.ReportMetric(float64(total.Microseconds())/float64(b.N)/1000, "ms/kill")
-	b.ReportMetric(float64(worst.Microseconds())/1000, "ms-worst")
+		return c
+	})
 }

@@ -96,14 +96,7 @@ func (m *member) Stop(ctx context.Context) error {
 }
 
 // Wait returns once the member has been ended by Kill or Stop.
-func (m *member) Wait(ctx context.Context) error {
-	select {
-	case <-m.Exited():
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("wait for member %s: %w", m.Spec.Name, ctx.Err())
-	}
-}
+func (m *member) Wait(ctx context.Context) error { return m.AwaitEnd(ctx, m.Spec.Name) }
 
 // waitGone polls until pid no longer runs (or is a zombie for someone else
 // to reap).

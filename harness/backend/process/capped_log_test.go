@@ -10,10 +10,10 @@ import (
 
 	"github.com/etcd-drill/etcd-drill/harness"
 	"github.com/etcd-drill/etcd-drill/harness/backend"
+	"github.com/etcd-drill/etcd-drill/harness/backend/backendtest"
 	"github.com/etcd-drill/etcd-drill/harness/backend/process"
 	"github.com/etcd-drill/etcd-drill/harness/bins"
 	"github.com/etcd-drill/etcd-drill/harness/logs"
-	"github.com/etcd-drill/etcd-drill/harness/ports"
 )
 
 const spinMsg = "failed to publish local member to cluster through raft"
@@ -45,13 +45,7 @@ func fakeBackend(t *testing.T, script string) *process.Backend {
 	if err != nil {
 		t.Fatalf("fake etcd %s: %v", path, err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := be.Close(ctx); err != nil {
-			t.Error(err)
-		}
-	})
+	backendtest.CloseAtEnd(t, be, 10*time.Second)
 	return be
 }
 
@@ -126,12 +120,7 @@ func TestCappedMemberLog(t *testing.T) {
 // writes at boot, keeps its first lines and its last (its graceful stop).
 func TestCappedRealMemberLog(t *testing.T) {
 	be := newBackend(t)
-	alloc := ports.New()
-	t.Cleanup(alloc.ReleaseAll)
-	specs, err := harness.Plan(alloc, harness.ClusterSpec{Size: 1, NamePrefix: "m", Dir: t.TempDir(), Token: "test", Timing: fast})
-	if err != nil {
-		t.Fatal(err)
-	}
+	alloc, specs := backendtest.Plan(t, 1)
 	spec := specs[0]
 	spec.MaxLogBytes = 4 << 10
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

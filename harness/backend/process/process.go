@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
@@ -82,7 +81,7 @@ func (b *Backend) Start(ctx context.Context, spec backend.MemberSpec) (backend.M
 	m := &member{Described: backend.Described{Spec: spec}, Ending: backend.NewEnding(), cmd: cmd, logw: logw, logOffset: logw.Offset()}
 	b.members.Add(m)
 	go m.wait()
-	if err := m.waitPeerServing(ctx); err != nil {
+	if err := backend.WaitPeerServing(ctx, readyTimeout, m.Exited(), m.Spec.ListenPeer); err != nil {
 		m.Kill()
 		return nil, fmt.Errorf("start member %s: %w", spec.Name, err)
 	}
@@ -94,23 +93,14 @@ func Args(s backend.MemberSpec) []string {
 	return backend.Flags(s, backend.Listen{DataDir: s.DataDir, ClientURL: s.ClientURL, PeerURL: s.ListenPeer()})
 }
 
-// Close kills every member still running and ends the spawner.
+// Close kills every member still running, waits until each is reaped and
+// ends the spawner.
 func (b *Backend) Close(ctx context.Context) error {
-	ms, ok := b.members.Close()
-	if !ok {
-		return nil
+	first, err := b.members.Close(func(m *member) error { return m.Wait(ctx) })
+	if first {
+		b.sp.Close()
 	}
-	var errs []error
-	for _, m := range ms {
-		m.Kill()
-	}
-	for _, m := range ms {
-		if err := m.Wait(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	b.sp.Close()
-	return errors.Join(errs...)
+	return err
 }
 
 type member struct {
@@ -177,12 +167,19 @@ func (m *member) signal(sig syscall.Signal) error {
 // killWait bounds how long Kill waits for the kernel to reap a killed member.
 const killWait = 10 * time.Second
 
+// end notes why the member is about to end (flag: killed or stopped, so
+// wait does not take the signal for the member's own error), then sends it
+// sig.
+func (m *member) end(flag *bool, sig syscall.Signal) error {
+	m.mu.Lock()
+	*flag = true
+	m.mu.Unlock()
+	return m.signal(sig)
+}
+
 // Kill sends SIGKILL and returns once the process is gone.
 func (m *member) Kill() error {
-	m.mu.Lock()
-	m.killed = true
-	m.mu.Unlock()
-	if err := m.signal(syscall.SIGKILL); err != nil {
+	if err := m.end(&m.killed, syscall.SIGKILL); err != nil {
 		return err
 	}
 	select {
@@ -195,10 +192,7 @@ func (m *member) Kill() error {
 
 // Stop sends SIGTERM, and SIGKILL if the member has not ended when ctx does.
 func (m *member) Stop(ctx context.Context) error {
-	m.mu.Lock()
-	m.stopped = true
-	m.mu.Unlock()
-	if err := m.signal(syscall.SIGTERM); err != nil {
+	if err := m.end(&m.stopped, syscall.SIGTERM); err != nil {
 		return err
 	}
 	select {
@@ -252,37 +246,8 @@ func stopped(pid int) bool {
 
 func (m *member) Resume() error { return m.signal(syscall.SIGCONT) }
 
-// Wait blocks until the process has been reaped.
-func (m *member) Wait(ctx context.Context) error {
-	select {
-	case <-m.Exited():
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("wait for member %s to exit: %w", m.Spec.Name, ctx.Err())
-	}
-}
-
-// waitPeerServing polls the member's peer URL until its HTTP server answers,
-// the process exits, or ctx (at most readyTimeout) ends.
-func (m *member) waitPeerServing(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
-	defer cancel()
-	hc := &http.Client{Timeout: 200 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
-	defer hc.CloseIdleConnections()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, m.Spec.ListenPeer()+"/version", nil)
-		if resp, err := hc.Do(req); err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		select {
-		case <-m.Exited():
-			return nil // the caller sees Exited; a crash loop starts like this
-		case <-ctx.Done():
-			return fmt.Errorf("peer server %s not serving: %w", m.Spec.ListenPeer(), ctx.Err())
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-}
+// Wait blocks until the process has been reaped (it is, before the member
+// is told ended).
+func (m *member) Wait(ctx context.Context) error { return m.AwaitEnd(ctx, m.Spec.Name) }
 
 var _ backend.Member = (*member)(nil)

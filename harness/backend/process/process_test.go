@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/etcd-drill/etcd-drill/faults"
 	"github.com/etcd-drill/etcd-drill/harness/backend/backendtest"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -26,8 +25,6 @@ import (
 	"github.com/etcd-drill/etcd-drill/harness/leakcheck"
 	"github.com/etcd-drill/etcd-drill/harness/ports"
 )
-
-var fast = backend.Timing{Heartbeat: 25 * time.Millisecond, Election: 250 * time.Millisecond}
 
 // newBackend returns a process backend on the repository's etcd binaries,
 // closed with tb.
@@ -41,30 +38,16 @@ func newBackend(tb testing.TB) *process.Backend {
 	if err != nil {
 		tb.Fatalf("process backend on %s (`make bins` builds the binaries): %v", b.Etcd, err)
 	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := be.Close(ctx); err != nil {
-			tb.Error(err)
-		}
-	})
+	backendtest.CloseAtEnd(tb, be, 30*time.Second)
 	return be
 }
 
-// startCluster starts size members on a new process backend in dir (a new
-// temp dir if empty), closing cluster and backend with tb.
-func startCluster(tb testing.TB, size int, dir string) (*harness.Cluster, *process.Backend) {
+// startCluster starts size members on a new process backend, closing
+// cluster and backend with tb.
+func startCluster(tb testing.TB, size int) (*harness.Cluster, *process.Backend) {
 	tb.Helper()
 	be := newBackend(tb)
-	alloc := ports.New()
-	if dir == "" {
-		dir = tb.TempDir()
-	}
-	specs, err := harness.Plan(alloc, harness.ClusterSpec{Size: size, NamePrefix: "m", Dir: dir, Token: "test", Timing: fast})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return backendtest.Start(tb, be, alloc, specs, 30*time.Second), be
+	return backendtest.StartCluster(tb, be, size, 30*time.Second), be
 }
 
 func pidOf(tb testing.TB, m backend.Member) int {
@@ -107,7 +90,7 @@ func put(ctx context.Context, cli *clientv3.Client, key, val string) error {
 }
 
 func TestKillTakesEffectAtOnce(t *testing.T) {
-	c, _ := startCluster(t, 3, "")
+	c, _ := startCluster(t, 3)
 	ctx := context.Background()
 	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -160,7 +143,7 @@ func TestKillTakesEffectAtOnce(t *testing.T) {
 }
 
 func TestStopIsGraceful(t *testing.T) {
-	c, _ := startCluster(t, 1, "")
+	c, _ := startCluster(t, 1)
 	m := c.Members()[0]
 	pid := pidOf(t, m)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -194,12 +177,12 @@ func TestStopIsGraceful(t *testing.T) {
 }
 
 func TestPauseResume(t *testing.T) {
-	c, _ := startCluster(t, 1, "")
+	c, _ := startCluster(t, 1)
 	backendtest.PauseResume(t, c, nil)
 }
 
 func TestRestartKeepsData(t *testing.T) {
-	c, _ := startCluster(t, 1, "")
+	c, _ := startCluster(t, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cli, err := c.Client()
@@ -246,42 +229,15 @@ func TestRestartKeepsData(t *testing.T) {
 	}
 }
 
-// panicNewURLs is what etcd panics with when it applies a peer URL it cannot
-// parse.
-const panicNewURLs = "failed NewURLs"
-
 func TestMemberPanic(t *testing.T) {
-	c, _ := startCluster(t, 2, "")
+	c, _ := startCluster(t, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	// Update m2's peer URL to one without a scheme: m1, applying it, panics
-	// in rafthttp; m2, the updated one, does not.
-	_, uerr := faults.SchemelessUpdate(ctx, c, "m1", "m2")
-	victim, other := c.Member("m1"), c.Member("m2")
-	pid := pidOf(t, victim)
-	select {
-	case <-victim.Exited():
-	case <-ctx.Done():
-		t.Fatalf("m1 did not crash within the deadline (update: %v)", uerr)
-	}
+	pid := pidOf(t, c.Member("m1"))
+	victim, other := backendtest.PanicOnSchemelessUpdate(ctx, t, c)
 	reaped(t, pid)
-	st := victim.ExitStatus()
-	if !strings.Contains(st.Panic, panicNewURLs) {
-		t.Fatalf("exit status %+v: Panic does not name %q", st, panicNewURLs)
-	}
-	if st.PanicCaller == "" {
-		t.Fatalf("exit status %+v: no PanicCaller", st)
-	}
-	// Go exits 2 on an unrecovered panic; the member ended by itself.
-	if st.Killed || st.Code != 2 || st.Err == nil {
-		t.Fatalf("exit status %+v, want not Killed, Code 2, an error", st)
-	}
-	t.Logf("m1 panicked: %q at %s", st.Panic, st.PanicCaller)
 	// The harness goes on: the other member's process is untouched, and the
 	// backend still starts members.
-	if backendtest.Exited(other) {
-		t.Fatalf("m2 exited too: %+v", other.ExitStatus())
-	}
 	if err := syscall.Kill(pidOf(t, other), 0); err != nil {
 		t.Fatalf("m2's process: %v", err)
 	}
@@ -299,8 +255,8 @@ func TestMemberPanic(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("restarted m1 did not crash again")
 	}
-	if st := m.ExitStatus(); !strings.Contains(st.Panic, panicNewURLs) || st.Code != 2 {
-		t.Fatalf("restarted m1's exit status %+v: want Code 2 and a panic naming %q", st, panicNewURLs)
+	if st := m.ExitStatus(); !strings.Contains(st.Panic, backendtest.PanicNewURLs) || st.Code != 2 {
+		t.Fatalf("restarted m1's exit status %+v: want Code 2 and a panic naming %q", st, backendtest.PanicNewURLs)
 	}
 	log, err := os.ReadFile(m.LogPath())
 	if err != nil {
@@ -323,7 +279,7 @@ func TestHelperProcess(t *testing.T) {
 	}
 	be := newBackend(t)
 	alloc := ports.New()
-	specs, err := harness.Plan(alloc, harness.ClusterSpec{Size: 1, NamePrefix: "h", Dir: os.Getenv("HELPER_DIR"), Token: "helper", Timing: fast})
+	specs, err := harness.Plan(alloc, harness.ClusterSpec{Size: 1, NamePrefix: "h", Dir: os.Getenv("HELPER_DIR"), Token: "helper", Timing: backendtest.Fast})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,13 +308,12 @@ func TestNoChildOutlivesKilledHarness(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	helperDone := false
-	defer func() {
-		if !helperDone {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	}()
+	// Should the test end before it kills the helper, do not leave it
+	// behind (killing and reaping a reaped helper again does no harm).
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
 	lines := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -405,7 +360,6 @@ func TestNoChildOutlivesKilledHarness(t *testing.T) {
 		t.Fatal(err)
 	}
 	werr := cmd.Wait()
-	helperDone = true
 	var ee *exec.ExitError
 	if !errors.As(werr, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 		t.Fatalf("helper ended with %v, want killed by SIGKILL", werr)
@@ -426,7 +380,7 @@ func TestNoChildOutlivesKilledHarness(t *testing.T) {
 }
 
 func TestBackendCloseKillsEveryMember(t *testing.T) {
-	c, be := startCluster(t, 3, "")
+	c, be := startCluster(t, 3)
 	ms := c.Members()
 	pids := make([]int, len(ms))
 	for i, m := range ms {
@@ -438,56 +392,19 @@ func TestBackendCloseKillsEveryMember(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := be.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for i, m := range ms {
+	backendtest.CloseKillsEveryMember(ctx, t, be, c, ms, func(i int, m backend.Member) {
 		reaped(t, pids[i])
-		if !backendtest.Exited(m) {
-			t.Fatalf("member %s not exited after Close", m.Name())
-		}
-		if st := m.ExitStatus(); !st.Killed {
-			t.Fatalf("member %s: exit status %+v, want Killed", m.Name(), st)
-		}
 		if err := leakcheck.Ports([]string{m.ClientURL(), m.PeerURL()}); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := be.Close(ctx); err != nil {
-		t.Fatalf("second Close: %v", err)
-	}
-	spec, _ := c.Spec(ms[0].Name())
-	if m, err := be.Start(ctx, spec); err == nil {
-		m.Kill()
-		t.Fatal("a closed backend started a member")
-	}
+	})
 }
 
 // BenchmarkKill measures how long Kill takes to put one member of a
 // 3-member process cluster out of service (target: within 50 ms).
 func BenchmarkKill(b *testing.B) {
-	var total, worst time.Duration
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		c, _ := startCluster(b, 3, "")
-		m := c.Members()[i%3]
-		b.StartTimer()
-		start := time.Now()
-		if err := m.Kill(); err != nil {
-			b.Fatal(err)
-		}
-		d := time.Since(start)
-		b.StopTimer()
-		total += d
-		worst = max(worst, d)
-		if !m.ExitStatus().Killed {
-			b.Fatalf("exit status %+v, want Killed", m.ExitStatus())
-		}
-		if err := c.Close(context.Background()); err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-	}
-	b.ReportMetric(float64(total.Microseconds())/float64(b.N)/1000, "ms/kill")
-	b.ReportMetric(float64(worst.Microseconds())/1000, "ms-worst")
+	backendtest.KillInFreshClusters(b, func() *harness.Cluster {
+		c, _ := startCluster(b, 3)
+		return c
+	})
 }
