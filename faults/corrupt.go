@@ -35,16 +35,12 @@ func (f CorruptSnapshot) Inject(ctx context.Context, env Env) (harness.Effect, e
 		n = 16
 	}
 	e := harness.Effect{Fault: "corrupt-snapshot", At: time.Now()}
-	fh, err := os.OpenFile(path, os.O_RDWR, 0)
+	fh, size, err := openSnapshot(path, os.O_RDWR)
 	if err != nil {
 		return e, err
 	}
 	defer fh.Close()
-	st, err := fh.Stat()
-	if err != nil {
-		return e, err
-	}
-	off := st.Size() / 2
+	off := size / 2
 	buf := make([]byte, n)
 	if _, err := fh.ReadAt(buf, off); err != nil {
 		return e, fmt.Errorf("read snapshot: %w", err)
@@ -56,7 +52,7 @@ func (f CorruptSnapshot) Inject(ctx context.Context, env Env) (harness.Effect, e
 		return e, fmt.Errorf("corrupt snapshot: %w", err)
 	}
 	e.InForce = time.Since(e.At)
-	e.Detail = fmt.Sprintf("flipped %d bytes at offset %d of %s (%d bytes)", n, off, path, st.Size())
+	e.Detail = fmt.Sprintf("flipped %d bytes at offset %d of %s (%d bytes)", n, off, path, size)
 	return e, nil
 }
 
@@ -76,20 +72,16 @@ func (CorruptSnapshot) Confirm(ctx context.Context, env Env, e harness.Effect) (
 // HashMatches says whether a snapshot saved by etcdctl still matches the
 // sha256 it carries at its end.
 func HashMatches(path string) (bool, error) {
-	f, err := os.Open(path)
+	f, size, err := openSnapshot(path, os.O_RDONLY)
 	if err != nil {
 		return false, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return false, err
-	}
-	if st.Size() < sha256.Size {
+	if size < sha256.Size {
 		return false, fmt.Errorf("snapshot %s too short", path)
 	}
 	h := sha256.New()
-	if _, err := io.CopyN(h, f, st.Size()-sha256.Size); err != nil {
+	if _, err := io.CopyN(h, f, size-sha256.Size); err != nil {
 		return false, err
 	}
 	want := make([]byte, sha256.Size)
@@ -97,4 +89,19 @@ func HashMatches(path string) (bool, error) {
 		return false, err
 	}
 	return bytes.Equal(h.Sum(nil), want), nil
+}
+
+// openSnapshot opens the snapshot at path with flag (os.O_RDONLY,
+// os.O_RDWR) and returns it with its size; the caller closes it.
+func openSnapshot(path string, flag int) (*os.File, int64, error) {
+	f, err := os.OpenFile(path, flag, 0)
+	if err != nil {
+		return nil, 0, fmt.Errorf("open snapshot: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("snapshot size: %w", err)
+	}
+	return f, st.Size(), nil
 }

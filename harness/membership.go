@@ -70,18 +70,9 @@ func retryUnhealthy(ctx context.Context, change func(ctx context.Context) error)
 // the error returned says whether that worked; the started member, if any,
 // stays in the cluster's list, for its exit.
 func (ms Membership) Join(ctx context.Context, spec backend.MemberSpec) (backend.Member, error) {
-	cli, err := ms.c.Client()
+	cli, resp, err := ms.memberAdd(ctx, spec, false)
 	if err != nil {
 		return nil, err
-	}
-	var resp *clientv3.MemberAddResponse
-	err = retryUnhealthy(ctx, func(ctx context.Context) error {
-		var err error
-		resp, err = cli.MemberAdd(ctx, []string{spec.PeerURL})
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("member add %s: %w", spec.Name, err)
 	}
 	m, err := ms.startAdded(ctx, spec, resp)
 	if err == nil {
@@ -119,18 +110,9 @@ func rollbackAdd(ctx context.Context, cli *clientv3.Client, id uint64, cause err
 // a member and the error says so. It returns once the promoted member answers
 // a linearizable read.
 func (ms Membership) JoinAsLearner(ctx context.Context, spec backend.MemberSpec) (backend.Member, error) {
-	cli, err := ms.c.Client()
+	cli, resp, err := ms.memberAdd(ctx, spec, true)
 	if err != nil {
 		return nil, err
-	}
-	var resp *clientv3.MemberAddResponse
-	err = retryWhile(ctx, func(error) bool { return true }, func(ctx context.Context) error {
-		var err error
-		resp, err = cli.MemberAddAsLearner(ctx, []string{spec.PeerURL})
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("member add %s as learner: %w", spec.Name, err)
 	}
 	m, err := ms.startAdded(ctx, spec, resp)
 	if err != nil {
@@ -154,6 +136,32 @@ func (ms Membership) JoinAsLearner(ctx context.Context, spec backend.MemberSpec)
 		return nil, err
 	}
 	return m, nil
+}
+
+// memberAdd adds spec's peer URL to the cluster's membership: as a learner
+// (MemberAddAsLearner, retried whatever its error) or as a voting member
+// (MemberAdd, retried while etcd refuses it as unsafe), each for up to 30 s.
+// It returns the client it used, for the changes that follow, and etcd's
+// answer.
+func (ms Membership) memberAdd(ctx context.Context, spec backend.MemberSpec, learner bool) (*clientv3.Client, *clientv3.MemberAddResponse, error) {
+	cli, err := ms.c.Client()
+	if err != nil {
+		return nil, nil, err
+	}
+	add, retryable, what := cli.MemberAdd, unhealthy, "member add "+spec.Name
+	if learner {
+		add, retryable, what = cli.MemberAddAsLearner, func(error) bool { return true }, what+" as learner"
+	}
+	var resp *clientv3.MemberAddResponse
+	err = retryWhile(ctx, retryable, func(ctx context.Context) error {
+		var err error
+		resp, err = add(ctx, []string{spec.PeerURL})
+		return err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return cli, resp, nil
 }
 
 // startAdded starts the member MemberAdd just added (see Cluster.Add), with

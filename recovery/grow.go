@@ -3,7 +3,6 @@ package recovery
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/etcd-drill/etcd-drill/harness"
 )
@@ -27,12 +26,9 @@ func (RestoreSeedAndGrow) Recover(ctx context.Context, env Env) (Outcome, error)
 	if err != nil {
 		return Outcome{}, err
 	}
-	if err := RestoreAll(d, env.Snapshot.Path, seed, false, 0); err != nil {
-		return Outcome{}, err
-	}
-	c, err := d.StartMembers(ctx, seed)
+	c, err := env.restoreAndStart(ctx, seed, "the seed")
 	if err != nil {
-		return Outcome{}, fmt.Errorf("start the seed: %w", err)
+		return Outcome{}, err
 	}
 	if err := grow(ctx, d, c, RestoredPrefix, 2, env.Size-1, false); err != nil {
 		return Outcome{}, err

@@ -63,14 +63,25 @@ func (r RestoreOnOldURLs) Recover(ctx context.Context, env Env) (Outcome, error)
 	if err != nil {
 		return Outcome{}, err
 	}
-	if err := RestoreAll(d, env.Snapshot.Path, specs, false, 0); err != nil {
+	c, err := env.restoreAndStart(ctx, specs, "restored cluster")
+	if err != nil {
 		return Outcome{}, err
 	}
-	c, err := d.StartMembers(ctx, specs)
-	if err != nil {
-		return Outcome{}, fmt.Errorf("start restored cluster: %w", err)
-	}
 	return Outcome{Cluster: c, HashChecked: true}, nil
+}
+
+// restoreAndStart restores every member of specs from the drill's snapshot
+// (its hash checked, its revision kept) and starts them; what names the
+// cluster in the error of a start that fails.
+func (env Env) restoreAndStart(ctx context.Context, specs []backend.MemberSpec, what string) (*harness.Cluster, error) {
+	if err := RestoreAll(env.Drill, env.Snapshot.Path, specs, false, 0); err != nil {
+		return nil, err
+	}
+	c, err := env.Drill.StartMembers(ctx, specs)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", what, err)
+	}
+	return c, nil
 }
 
 // releaseTimeout bounds the wait for a dead member to let go of its data

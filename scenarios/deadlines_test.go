@@ -13,7 +13,6 @@ import (
 	"github.com/etcd-drill/etcd-drill/faults"
 	"github.com/etcd-drill/etcd-drill/harness"
 	"github.com/etcd-drill/etcd-drill/harness/leakcheck"
-	"github.com/etcd-drill/etcd-drill/harness/report"
 	"github.com/etcd-drill/etcd-drill/recovery"
 )
 
@@ -78,20 +77,14 @@ func (startOneOfThree) Recover(ctx context.Context, env recovery.Env) (recovery.
 // what it waited for and the member's log; the run directory is kept as
 // evidence; the cleanup runs and nothing else is left.
 func TestStepDeadlineEndsAHang(t *testing.T) {
-	sc := failPathLookup(t, "quorum-loss/snapshot-restore")
+	sc := lookupScenario(t, "quorum-loss/snapshot-restore")
 	sc.Recovery = startOneOfThree{}
 	o := smallOptions(t)
 	o.StepDeadlines = map[string]time.Duration{"recover": 3 * time.Second}
 	base := leakcheck.Take()
 	start := time.Now()
-	rep, err := Run(context.Background(), sc, o)
+	rep, err := runDrill(t, sc, o)
 	took := time.Since(start)
-	if rep == nil {
-		t.Fatalf("no report: %v", err)
-	}
-	for _, s := range rep.Steps {
-		t.Log(report.StepLine(s))
-	}
 	if !errors.Is(err, ErrDeadline) {
 		t.Fatalf("error %v, want a deadline", err)
 	}
@@ -111,9 +104,7 @@ func TestStepDeadlineEndsAHang(t *testing.T) {
 	if len(rep.Failures) != 1 || !strings.Contains(rep.Failures[0], "step recover passed its deadline of 3s") || !strings.Contains(rep.Failures[0], "r1.log") {
 		t.Fatalf("failures %q, want the recover step's deadline with r1's log", rep.Failures)
 	}
-	if last := rep.Steps[len(rep.Steps)-1]; last.Name != "cleanup" || last.Error != "" {
-		t.Fatalf("last step %+v, want a clean cleanup", last)
-	}
+	cleanedUp(t, rep)
 	if !rep.Kept || rep.RunDir == "" {
 		t.Fatalf("kept=%v run dir %q: a drill that passed a deadline keeps its run dir", rep.Kept, rep.RunDir)
 	}
@@ -150,17 +141,14 @@ func (f stubbornFault) Inject(ctx context.Context, env faults.Env) (harness.Effe
 // its deadline is left after a grace period so that the cleanup runs (which
 // ends what it waits on); the drill then waits for it and ends.
 func TestStepIgnoringItsDeadlineIsLeftBehind(t *testing.T) {
-	sc := failPathLookup(t, "quorum-loss/snapshot-restore")
+	sc := lookupScenario(t, "quorum-loss/snapshot-restore")
 	var returned atomic.Bool
 	sc.Fault = stubbornFault{returned: &returned}
 	o := smallOptions(t)
 	o.StepDeadlines = map[string]time.Duration{"fault": time.Second}
 	start := time.Now()
-	rep, err := Run(context.Background(), sc, o)
+	rep, err := runDrill(t, sc, o)
 	took := time.Since(start)
-	if rep == nil {
-		t.Fatalf("no report: %v", err)
-	}
 	if !errors.Is(err, ErrDeadline) || !strings.Contains(err.Error(), "did not return 5s after it was told to stop") {
 		t.Fatalf("error %v, want the fault step abandoned after its deadline", err)
 	}
@@ -170,23 +158,18 @@ func TestStepIgnoringItsDeadlineIsLeftBehind(t *testing.T) {
 	if took > time.Second+abandonAfter+15*time.Second {
 		t.Fatalf("the drill took %v", took)
 	}
-	if last := rep.Steps[len(rep.Steps)-1]; last.Name != "cleanup" || last.Error != "" {
-		t.Fatalf("last step %+v, want a clean cleanup", last)
-	}
+	cleanedUp(t, rep)
 	os.RemoveAll(rep.RunDir)
 }
 
 // TestDrillTimeout: the whole drill's deadline ends a long workload, and
 // says it was the drill's, not the step's.
 func TestDrillTimeout(t *testing.T) {
-	sc := failPathLookup(t, "quorum-loss/snapshot-restore")
+	sc := lookupScenario(t, "quorum-loss/snapshot-restore")
 	o := smallOptions(t)
 	o.Keys = 2_000_000
 	o.Timeout = 2 * time.Second
-	rep, err := Run(context.Background(), sc, o)
-	if rep == nil {
-		t.Fatalf("no report: %v", err)
-	}
+	rep, err := runDrill(t, sc, o)
 	if !errors.Is(err, ErrDeadline) {
 		t.Fatalf("error %v, want the drill's deadline", err)
 	}
@@ -205,7 +188,7 @@ func TestDrillTimeout(t *testing.T) {
 // TestDiskTooSmallRefused: a work dir with less free space than the drill
 // needs is bad input, and nothing is created.
 func TestDiskTooSmallRefused(t *testing.T) {
-	sc := failPathLookup(t, "quorum-loss/snapshot-restore")
+	sc := lookupScenario(t, "quorum-loss/snapshot-restore")
 	o := smallOptions(t)
 	o.FreeSpace = func(string) (uint64, error) { return 100 << 20, nil }
 	if need := o.DiskNeed(); need <= 100<<20 {
@@ -221,7 +204,7 @@ func TestDiskTooSmallRefused(t *testing.T) {
 // TestDiskRunsShort: free space falling below the floor while the drill
 // runs stops it cleanly with a disk-low failure.
 func TestDiskRunsShort(t *testing.T) {
-	sc := failPathLookup(t, "quorum-loss/snapshot-restore")
+	sc := lookupScenario(t, "quorum-loss/snapshot-restore")
 	o := smallOptions(t)
 	o.Keys = 2_000_000
 	var calls atomic.Int32
@@ -237,16 +220,5 @@ func TestDiskRunsShort(t *testing.T) {
 	}
 	if rep.Workload.Writes >= o.Keys {
 		t.Fatalf("the workload wrote all %d keys: the low disk did not stop it", rep.Workload.Writes)
-	}
-}
-
-func assertEmpty(t *testing.T, dir string) {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(entries) != 0 {
-		t.Fatalf("%s holds %d entries, first %s", dir, len(entries), entries[0].Name())
 	}
 }

@@ -19,7 +19,6 @@ import (
 
 	"github.com/etcd-drill/etcd-drill/faults"
 	"github.com/etcd-drill/etcd-drill/harness"
-	"github.com/etcd-drill/etcd-drill/harness/leakcheck"
 	"github.com/etcd-drill/etcd-drill/harness/report"
 	"github.com/etcd-drill/etcd-drill/harness/workload"
 	"github.com/etcd-drill/etcd-drill/recovery"
@@ -31,35 +30,14 @@ import (
 // which alone keeps its run directory) and no member still listening.
 func runFailPath(t *testing.T, sc Scenario, o Options) (*report.Report, error) {
 	t.Helper()
-	rep, err := Run(context.Background(), sc, o)
-	if rep == nil {
-		t.Fatalf("run returned no report: %v", err)
-	}
-	for _, s := range rep.Steps {
-		t.Log(report.StepLine(s))
-	}
+	rep, err := runDrill(t, sc, o)
 	if rep.Passed || len(rep.Failures) == 0 {
 		t.Fatalf("the drill passed with a wrong ingredient (error %v)", err)
-	}
-	if len(rep.Steps) == 0 {
-		t.Fatal("the report has no step")
-	}
-	if last := rep.Steps[len(rep.Steps)-1]; last.Name != "cleanup" || last.Error != "" {
-		t.Fatalf("last step %+v, want a clean cleanup", last)
 	}
 	if rep.Kept || rep.RunDir != "" {
 		t.Fatalf("a failed drill that is not a runbook keeps nothing: kept=%v run dir %q", rep.Kept, rep.RunDir)
 	}
-	entries, rerr := os.ReadDir(o.BaseDir)
-	if rerr != nil {
-		t.Fatal(rerr)
-	}
-	if len(entries) != 0 {
-		t.Fatalf("the failed drill left %d entries in its base dir, first %s", len(entries), entries[0].Name())
-	}
-	if perr := leakcheck.Ports(rep.URLs); perr != nil {
-		t.Fatal(perr)
-	}
+	leftNothing(t, rep, o.BaseDir)
 	return rep, err
 }
 
@@ -123,13 +101,54 @@ func failPathLostKey(t *testing.T, rep *report.Report, err error, deleted string
 	}
 }
 
-func failPathLookup(t *testing.T, name string) Scenario {
+// failPathWithFault runs the scenario called name with fault f in place of
+// its own and checks that the drill fails at step with an error saying want.
+func failPathWithFault(t *testing.T, name string, f faults.Fault, step, want string) (*report.Report, error) {
 	t.Helper()
-	sc, err := Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sc
+	sc := lookupScenario(t, name)
+	sc.Fault = f
+	rep, err := runFailPath(t, sc, smallOptions(t))
+	failPathAt(t, rep, err, step, want)
+	return rep, err
+}
+
+// failPathLosesAKey runs the scenario called name with a key deleted after
+// its recovery and checks that the drill fails for that key's loss alone.
+func failPathLosesAKey(t *testing.T, name string) *report.Report {
+	t.Helper()
+	sc := lookupScenario(t, name)
+	var deleted string
+	sc.After = append(sc.After, Act{Fault: deleteAKey{deleted: &deleted}})
+	rep, err := runFailPath(t, sc, smallOptions(t))
+	failPathLostKey(t, rep, err, deleted)
+	return rep
+}
+
+// failPathWithoutGrow runs the scenario called name with a recovery that
+// does not grow the cluster back (see withoutGrow) and checks that its
+// verification fails for the member count.
+func failPathWithoutGrow(t *testing.T, name string) *report.Report {
+	t.Helper()
+	sc := lookupScenario(t, name)
+	sc.Recovery = withoutGrow{sc.Recovery}
+	o := smallOptions(t)
+	rep, err := runFailPath(t, sc, o)
+	failPathVerify(t, rep, err, fmt.Sprintf("the recovered cluster has 1 members, want %d", o.Members))
+	return rep
+}
+
+// impostor passes for a fault (its name, its needs, its confirmation) but
+// does the damage of another: the fault gone wrong, which the confirmation
+// must catch.
+type impostor struct {
+	faults.Fault              // the fault it passes for
+	does         faults.Fault // the damage it does instead
+}
+
+func (f impostor) Inject(ctx context.Context, env faults.Env) (harness.Effect, error) {
+	e, err := f.does.Inject(ctx, env)
+	e.Fault = f.Name()
+	return e, err
 }
 
 // solidKeys returns, in key order, the keys whose every write was
@@ -177,8 +196,7 @@ type deleteAKey struct {
 func (deleteAKey) Name() string { return "delete-a-key" }
 
 func (f deleteAKey) Inject(ctx context.Context, env faults.Env) (harness.Effect, error) {
-	e := harness.Effect{Fault: f.Name(), At: time.Now()}
-	cli, err := env.Recovered.Client()
+	e, cli, err := strikeRecovered(env, f.Name())
 	if err != nil {
 		return e, err
 	}
@@ -246,7 +264,7 @@ func appendSHA256(path string) error {
 }
 
 func TestFailPathCopiedDBWithAHashRestoresWithoutSkipHashCheck(t *testing.T) {
-	sc := failPathLookup(t, "copied-db/skip-hash-check")
+	sc := lookupScenario(t, "copied-db/skip-hash-check")
 	sc.Recovery = hashedCopiedDB{}
 	rep, err := runFailPath(t, sc, smallOptions(t))
 	failPathAt(t, rep, err, "recover", "restored without --skip-hash-check")
@@ -272,10 +290,7 @@ func (f undoneCorruption) Inject(ctx context.Context, env faults.Env) (harness.E
 }
 
 func TestFailPathCorruptSnapshotUndoneIsNotConfirmed(t *testing.T) {
-	sc := failPathLookup(t, "corrupt-snapshot/rejected")
-	sc.Fault = undoneCorruption{}
-	rep, err := runFailPath(t, sc, smallOptions(t))
-	failPathAt(t, rep, err, "confirm-fault", "nothing was corrupted")
+	failPathWithFault(t, "corrupt-snapshot/rejected", undoneCorruption{}, "confirm-fault", "nothing was corrupted")
 }
 
 // pretendCorruption touches nothing and confirms anyway: the recovery then
@@ -299,49 +314,28 @@ func (pretendCorruption) Confirm(_ context.Context, env faults.Env, e harness.Ef
 }
 
 func TestFailPathCorruptSnapshotIntactIsRestored(t *testing.T) {
-	sc := failPathLookup(t, "corrupt-snapshot/rejected")
-	sc.Fault = pretendCorruption{}
-	rep, err := runFailPath(t, sc, smallOptions(t))
-	failPathAt(t, rep, err, "recover", "its integrity check did not catch the damage")
+	failPathWithFault(t, "corrupt-snapshot/rejected", pretendCorruption{}, "recover", "its integrity check did not catch the damage")
 }
 
 func TestFailPathForceNewClusterLosesAKey(t *testing.T) {
-	sc := failPathLookup(t, "quorum-loss/force-new-cluster")
-	var deleted string
-	sc.After = append(sc.After, Act{Fault: deleteAKey{deleted: &deleted}})
-	rep, err := runFailPath(t, sc, smallOptions(t))
-	failPathLostKey(t, rep, err, deleted)
+	rep := failPathLosesAKey(t, "quorum-loss/force-new-cluster")
 	if !strings.HasPrefix(rep.RPO.Baseline, "survivor ") {
 		t.Fatalf("baseline %q, want the survivor's revision", rep.RPO.Baseline)
 	}
 }
 
 func TestFailPathForceNewClusterWithoutAddingBack(t *testing.T) {
-	sc := failPathLookup(t, "quorum-loss/force-new-cluster")
-	sc.Recovery = withoutGrow{sc.Recovery}
-	o := smallOptions(t)
-	rep, err := runFailPath(t, sc, o)
-	failPathVerify(t, rep, err, fmt.Sprintf("the recovered cluster has 1 members, want %d", o.Members))
+	rep := failPathWithoutGrow(t, "quorum-loss/force-new-cluster")
 	if rep.Keys.Lost != 0 || rep.Cluster.IDChanged {
 		t.Fatalf("keys %+v, cluster %+v: the member count must be the only failure", rep.Keys, rep.Cluster)
 	}
 }
 
-// killKeepDisks kills a majority as the disk loss does, but leaves their
-// data dirs in place.
-type killKeepDisks struct{ faults.LoseDisks }
-
-func (killKeepDisks) Inject(ctx context.Context, env faults.Env) (harness.Effect, error) {
-	e, err := faults.KillMajority{}.Inject(ctx, env)
-	e.Fault = "lose-disks"
-	return e, err
-}
-
+// The disk loss gone wrong: a majority killed as the disk loss does, but
+// their data dirs left in place.
 func TestFailPathDiskLossWithDisksKept(t *testing.T) {
-	sc := failPathLookup(t, "disk-loss/snapshot-restore")
-	sc.Fault = killKeepDisks{}
-	rep, err := runFailPath(t, sc, smallOptions(t))
-	failPathAt(t, rep, err, "confirm-fault", "data dirs still there")
+	killKeepDisks := impostor{faults.LoseDisks{}, faults.KillMajority{}}
+	rep, err := failPathWithFault(t, "disk-loss/snapshot-restore", killKeepDisks, "confirm-fault", "data dirs still there")
 	if rep.Fault == nil || len(rep.Fault.Members) != 2 {
 		t.Fatalf("fault %+v, want 2 of 3 killed", rep.Fault)
 	}
@@ -353,43 +347,25 @@ func TestFailPathDiskLossWithDisksKept(t *testing.T) {
 }
 
 func TestFailPathMemberReplaceLosesAKey(t *testing.T) {
-	sc := failPathLookup(t, "minority-loss/member-replace")
-	var deleted string
-	sc.After = append(sc.After, Act{Fault: deleteAKey{deleted: &deleted}})
-	rep, err := runFailPath(t, sc, smallOptions(t))
-	failPathLostKey(t, rep, err, deleted)
+	failPathLosesAKey(t, "minority-loss/member-replace")
 }
 
-// loseMajorityAsMember is the member loss gone wrong: it loses a majority
-// (killed, data dirs destroyed) instead of one member.
-type loseMajorityAsMember struct{ faults.LoseMember }
-
-func (loseMajorityAsMember) Inject(ctx context.Context, env faults.Env) (harness.Effect, error) {
-	e, err := faults.LoseDisks{}.Inject(ctx, env)
-	e.Fault = "lose-member"
-	return e, err
-}
-
+// The member loss gone wrong: a majority lost (killed, data dirs destroyed)
+// instead of one member.
 func TestFailPathMemberReplaceAfterLosingAMajority(t *testing.T) {
-	sc := failPathLookup(t, "minority-loss/member-replace")
-	sc.Fault = loseMajorityAsMember{}
-	rep, err := runFailPath(t, sc, smallOptions(t))
-	failPathAt(t, rep, err, "confirm-fault", "the others lost quorum")
+	loseMajorityAsMember := impostor{faults.LoseMember{}, faults.LoseDisks{}}
+	failPathWithFault(t, "minority-loss/member-replace", loseMajorityAsMember, "confirm-fault", "the others lost quorum")
 }
 
 func TestFailPathSeedNeverGrown(t *testing.T) {
-	sc := failPathLookup(t, "quorum-loss/restore-seed-and-grow")
-	sc.Recovery = withoutGrow{sc.Recovery}
-	o := smallOptions(t)
-	rep, err := runFailPath(t, sc, o)
-	failPathVerify(t, rep, err, fmt.Sprintf("the recovered cluster has 1 members, want %d", o.Members))
+	rep := failPathWithoutGrow(t, "quorum-loss/restore-seed-and-grow")
 	if rep.Keys.Lost != 0 || !rep.Cluster.IDChanged {
 		t.Fatalf("keys %+v, cluster %+v: the member count must be the only failure", rep.Keys, rep.Cluster)
 	}
 }
 
 func TestFailPathBumpRevisionWithoutBump(t *testing.T) {
-	sc := failPathLookup(t, "quorum-loss/snapshot-restore-bump-revision")
+	sc := lookupScenario(t, "quorum-loss/snapshot-restore-bump-revision")
 	sc.Recovery = recovery.SnapshotRestore{}
 	rep, err := runFailPath(t, sc, smallOptions(t))
 	failPathVerify(t, rep, err, "not above the old cluster's")
@@ -421,21 +397,14 @@ func (isolateOne) Inject(ctx context.Context, env faults.Env) (harness.Effect, e
 }
 
 func TestFailPathPartitionOfOneMember(t *testing.T) {
-	sc := failPathLookup(t, "partition/majority-isolated")
-	sc.Fault = isolateOne{}
-	rep, err := runFailPath(t, sc, smallOptions(t))
-	failPathAt(t, rep, err, "confirm-fault", "quorum not lost")
+	rep, _ := failPathWithFault(t, "partition/majority-isolated", isolateOne{}, "confirm-fault", "quorum not lost")
 	if rep.Fault == nil || rep.Fault.QuorumLost {
 		t.Fatalf("fault %+v, want quorum kept", rep.Fault)
 	}
 }
 
 func TestFailPathPartitionHealLosesAKey(t *testing.T) {
-	sc := failPathLookup(t, "partition/majority-isolated")
-	var deleted string
-	sc.After = append(sc.After, Act{Fault: deleteAKey{deleted: &deleted}})
-	rep, err := runFailPath(t, sc, smallOptions(t))
-	failPathLostKey(t, rep, err, deleted)
+	rep := failPathLosesAKey(t, "partition/majority-isolated")
 	if rep.RPO.Baseline != "every acknowledged write" {
 		t.Fatalf("baseline %q, want every acknowledged write", rep.RPO.Baseline)
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/etcd-drill/etcd-drill/faults"
 	"github.com/etcd-drill/etcd-drill/harness/bins"
-	"github.com/etcd-drill/etcd-drill/harness/leakcheck"
 	"github.com/etcd-drill/etcd-drill/harness/report"
 	"github.com/etcd-drill/etcd-drill/harness/watch"
 	"github.com/etcd-drill/etcd-drill/recovery"
@@ -29,34 +28,6 @@ func hazardOptions(t *testing.T, backend string) Options {
 	o := smallOptions(t)
 	o.Backend = backend
 	return o
-}
-
-func hazardScenario(t *testing.T, name string) Scenario {
-	t.Helper()
-	sc, err := Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sc
-}
-
-// runHazard runs sc and logs its steps, notes and hazards.
-func runHazard(t *testing.T, sc Scenario, o Options) (*report.Report, error) {
-	t.Helper()
-	rep, err := Run(context.Background(), sc, o)
-	if rep == nil {
-		t.Fatalf("run returned no report: %v", err)
-	}
-	for _, s := range rep.Steps {
-		t.Log(report.StepLine(s))
-	}
-	for _, n := range rep.Notes {
-		t.Log("note: " + n)
-	}
-	for _, h := range rep.Hazards {
-		t.Logf("hazard %s: %s", h.Name, h.Detail)
-	}
-	return rep, err
 }
 
 // hazardFound checks that the drill passed, verified the keyspace without a
@@ -104,19 +75,7 @@ func hazardMissed(t *testing.T, rep *report.Report, err error, o Options, name s
 	if rep.Verified {
 		t.Fatal("the keyspace was verified after a failed observation")
 	}
-	if last := rep.Steps[len(rep.Steps)-1]; last.Name != "cleanup" || last.Error != "" {
-		t.Fatalf("last step %+v, want a clean cleanup", last)
-	}
-	entries, rerr := os.ReadDir(o.BaseDir)
-	if rerr != nil {
-		t.Fatal(rerr)
-	}
-	if len(entries) != 0 {
-		t.Fatalf("the failed drill left %d entries in its base dir, first %s", len(entries), entries[0].Name())
-	}
-	if perr := leakcheck.Ports(rep.URLs); perr != nil {
-		t.Fatal(perr)
-	}
+	leftNothing(t, rep, o.BaseDir)
 }
 
 func TestHazardScenariosInCatalogue(t *testing.T) {
@@ -126,7 +85,7 @@ func TestHazardScenariosInCatalogue(t *testing.T) {
 		"hazard/force-new-cluster-while-alive": IDSame,
 	}
 	for name, id := range want {
-		sc := hazardScenario(t, name)
+		sc := lookupScenario(t, name)
 		if sc.Expect.ClusterID != id || sc.Description == "" || sc.MinMembers < 1 {
 			t.Errorf("%s: %+v, want cluster ID expectation %v, a description and a minimum size", name, sc, id)
 		}
@@ -135,7 +94,7 @@ func TestHazardScenariosInCatalogue(t *testing.T) {
 
 func TestHazardForceNewClusterWhileAliveRefusedOnEmbedded(t *testing.T) {
 	o := hazardOptions(t, "embedded")
-	rep, err := Run(context.Background(), hazardScenario(t, "hazard/force-new-cluster-while-alive"), o)
+	rep, err := Run(context.Background(), lookupScenario(t, "hazard/force-new-cluster-while-alive"), o)
 	if rep != nil || !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), "members that can panic") {
 		t.Fatalf("report %v, error %v: want bad input, members that can panic", rep != nil, err)
 	}
@@ -147,7 +106,7 @@ func TestHazardForceNewClusterWhileAliveRefusedOnEmbedded(t *testing.T) {
 func TestHazardRestoreOldToken(t *testing.T) {
 	for _, be := range []string{"process", "embedded"} {
 		t.Run(be, func(t *testing.T) {
-			rep, err := runHazard(t, hazardScenario(t, "hazard/restore-old-token"), hazardOptions(t, be))
+			rep, err := runDrill(t, lookupScenario(t, "hazard/restore-old-token"), hazardOptions(t, be))
 			detail := hazardFound(t, rep, err, watch.HazardOldClusterID)
 			if rep.Cluster.IDChanged || rep.Cluster.OldID != rep.Cluster.NewID {
 				t.Fatalf("cluster %+v: want the old cluster ID kept", rep.Cluster)
@@ -166,10 +125,10 @@ func TestHazardRestoreOldToken(t *testing.T) {
 // With a new token the restore is a new logical cluster: the hazard the
 // drill looks for is not there, and the drill must fail.
 func TestHazardRestoreOldTokenFailsWithANewToken(t *testing.T) {
-	sc := hazardScenario(t, "hazard/restore-old-token")
+	sc := lookupScenario(t, "hazard/restore-old-token")
 	sc.Recovery = recovery.RestoreOnOldURLs{}
 	o := hazardOptions(t, "process")
-	rep, err := runHazard(t, sc, o)
+	rep, err := runDrill(t, sc, o)
 	hazardMissed(t, rep, err, o, watch.HazardOldClusterID)
 	if !strings.Contains(err.Error(), `-restored"`) {
 		t.Fatalf("error %q: want it to name the new token", err)
@@ -179,7 +138,7 @@ func TestHazardRestoreOldTokenFailsWithANewToken(t *testing.T) {
 func TestHazardOldMemberRejoins(t *testing.T) {
 	for _, be := range []string{"process", "embedded"} {
 		t.Run(be, func(t *testing.T) {
-			rep, err := runHazard(t, hazardScenario(t, "hazard/old-member-rejoins"), hazardOptions(t, be))
+			rep, err := runDrill(t, lookupScenario(t, "hazard/old-member-rejoins"), hazardOptions(t, be))
 			detail := hazardFound(t, rep, err, watch.HazardOldMemberMismatch)
 			if !rep.Cluster.IDChanged {
 				t.Fatalf("cluster %+v: want a new cluster ID", rep.Cluster)
@@ -208,11 +167,11 @@ func TestHazardOldMemberRejoins(t *testing.T) {
 // Restored on new URLs, the old member reaches no restored member: no
 // mismatch can show, and the drill must fail.
 func TestHazardOldMemberRejoinsFailsOnFreshURLs(t *testing.T) {
-	sc := hazardScenario(t, "hazard/old-member-rejoins")
+	sc := lookupScenario(t, "hazard/old-member-rejoins")
 	sc.Recovery = recovery.RestoreOnOldURLs{Fresh: recovery.FreshAll}
 	sc.After = []Act{{Fault: faults.OldMemberReturns{}, Observer: watch.ClusterIDMismatch{Wait: 2 * time.Second}}}
 	o := hazardOptions(t, "process")
-	rep, err := runHazard(t, sc, o)
+	rep, err := runDrill(t, sc, o)
 	hazardMissed(t, rep, err, o, watch.HazardOldMemberMismatch)
 	if !strings.Contains(err.Error(), "on new URLs") {
 		t.Fatalf("error %q: want it to say the restore was on new URLs", err)
@@ -237,7 +196,7 @@ func TestHazardOldMemberRejoinsFailsOnFreshURLs(t *testing.T) {
 // dirs if it shut down) and finds every acknowledged write there.
 func TestHazardForceNewClusterWhileAlive(t *testing.T) {
 	o := hazardOptions(t, "process")
-	rep, err := runHazard(t, hazardScenario(t, "hazard/force-new-cluster-while-alive"), o)
+	rep, err := runDrill(t, lookupScenario(t, "hazard/force-new-cluster-while-alive"), o)
 	detail := hazardFound(t, rep, err, watch.HazardForceNewWhileAlive)
 	forced := rep.Fault.Members[0]
 	if !strings.Contains(detail, forced+" restarted with --force-new-cluster") || rep.Cluster.IDChanged {
@@ -276,10 +235,10 @@ func TestHazardForceNewClusterWhileAlive(t *testing.T) {
 // Restarted without --force-new-cluster, the member rejoins its cluster and
 // nothing goes wrong: the drill must fail for want of its hazard.
 func TestHazardForceNewClusterWhileAliveFailsOnAPlainRestart(t *testing.T) {
-	sc := hazardScenario(t, "hazard/force-new-cluster-while-alive")
+	sc := lookupScenario(t, "hazard/force-new-cluster-while-alive")
 	sc.Then = []Act{{Fault: faults.ForcedRestart{Plain: true}, Observer: watch.SplitBrain{Window: time.Second}}}
 	o := hazardOptions(t, "process")
-	rep, err := runHazard(t, sc, o)
+	rep, err := runDrill(t, sc, o)
 	hazardMissed(t, rep, err, o, watch.HazardForceNewWhileAlive)
 	for _, s := range []string{"without --force-new-cluster", "every member still running", "sees"} {
 		if !strings.Contains(err.Error(), s) {

@@ -15,7 +15,7 @@ import (
 // publish spin fails, naming the incident, when its recovery cannot spin (a
 // restore from a snapshot joins no member): it cannot pass by default.
 func TestRegressionScenarioFailsWithoutTheBug(t *testing.T) {
-	sc := failPathLookup(t, "etcd-bug/rejoin-publish-spin")
+	sc := lookupScenario(t, "etcd-bug/rejoin-publish-spin")
 	sc.Recovery = recovery.SnapshotRestore{}
 	sc.Backup = BackupLive
 	sc.Expect.ClusterID = IDNew
@@ -52,7 +52,7 @@ func (r floodingRestore) Recover(ctx context.Context, env recovery.Env) (recover
 // TestLogFloodFails: a member log flooded with one message fails the drill
 // with a log-flood incident, and keeps the run directory as evidence.
 func TestLogFloodFails(t *testing.T) {
-	sc := failPathLookup(t, "quorum-loss/snapshot-restore")
+	sc := lookupScenario(t, "quorum-loss/snapshot-restore")
 	sc.Recovery = floodingRestore{}
 	o := smallOptions(t)
 	rep, err := Run(context.Background(), sc, o)

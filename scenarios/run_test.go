@@ -68,11 +68,11 @@ type damage struct {
 func (damage) Name() string { return "damage" }
 
 func (d damage) Inject(ctx context.Context, env faults.Env) (harness.Effect, error) {
-	cli, err := env.Recovered.Client()
+	e, cli, err := strikeRecovered(env, d.Name())
 	if err != nil {
-		return harness.Effect{}, err
+		return e, err
 	}
-	return harness.Effect{Fault: d.Name(), At: time.Now()}, d.harm(ctx, cli, env.Ledger.Ops(), env.Snapshot.Revision)
+	return e, d.harm(ctx, cli, env.Ledger.Ops(), env.Snapshot.Revision)
 }
 
 func (damage) Confirm(_ context.Context, _ faults.Env, e harness.Effect) (harness.Effect, error) {

@@ -59,7 +59,7 @@ func (f foreignBackup) Backup(ctx context.Context, env recovery.Env, _ backend.M
 // TestFailPathStaleBackup: a backup of an empty etcd is at revision 1, far
 // below the writes acknowledged before it was asked for.
 func TestFailPathStaleBackup(t *testing.T) {
-	sc := failPathLookup(t, "quorum-loss/snapshot-restore")
+	sc := lookupScenario(t, "quorum-loss/snapshot-restore")
 	sc.Recovery = foreignBackup{endpoint: etcdtest.Single(t, nil)}
 	rep, err := runFailPath(t, sc, smallOptions(t))
 	failPathAt(t, rep, err, "snapshot", fmt.Sprintf("%s: the backup is at revision %d, below %d", FindingStaleBackup, rep.Snapshot.Revision, rep.Snapshot.Floor))
@@ -71,7 +71,7 @@ func TestFailPathStaleBackup(t *testing.T) {
 // TestFailPathEmptyBackup: a backup of another etcd whose revision is above
 // the floor restores, but holds none of the workload's keys.
 func TestFailPathEmptyBackup(t *testing.T) {
-	sc := failPathLookup(t, "quorum-loss/snapshot-restore")
+	sc := lookupScenario(t, "quorum-loss/snapshot-restore")
 	sc.Recovery = foreignBackup{endpoint: etcdtest.Single(t, nil), junk: 600}
 	rep, err := runFailPath(t, sc, smallOptions(t))
 	if err != nil {
@@ -140,7 +140,7 @@ func (l learnerLeftOver) Recover(ctx context.Context, env recovery.Env) (recover
 // TestFailPathLearnerLeftOver: the recovered cluster has the right number of
 // members, but one is a learner that never became a voter.
 func TestFailPathLearnerLeftOver(t *testing.T) {
-	sc := failPathLookup(t, "quorum-loss/snapshot-restore")
+	sc := lookupScenario(t, "quorum-loss/snapshot-restore")
 	sc.Recovery = learnerLeftOver{}
 	rep, err := runFailPath(t, sc, smallOptions(t))
 	failPathVerify(t, rep, err, "member l3 is still a learner: the recovered cluster has 2 voting members, want 3")
@@ -167,7 +167,7 @@ func (deletesBehindTheWorkload) Backup(ctx context.Context, env recovery.Env, fr
 // TestFailPathLostBeforeFault: the workload's deletes after the snapshot
 // find their keys gone although every put of them was acknowledged.
 func TestFailPathLostBeforeFault(t *testing.T) {
-	sc := failPathLookup(t, "quorum-loss/snapshot-restore")
+	sc := lookupScenario(t, "quorum-loss/snapshot-restore")
 	sc.Recovery = deletesBehindTheWorkload{}
 	o := smallOptions(t)
 	o.WritesAfter = 100
@@ -187,8 +187,7 @@ type rewriteRevisions struct{ deleteAKey }
 func (rewriteRevisions) Name() string { return "rewrite-revisions" }
 
 func (f rewriteRevisions) Inject(ctx context.Context, env faults.Env) (harness.Effect, error) {
-	e := harness.Effect{Fault: f.Name(), At: time.Now()}
-	cli, err := env.Recovered.Client()
+	e, cli, err := strikeRecovered(env, f.Name())
 	if err != nil {
 		return e, err
 	}
@@ -208,7 +207,7 @@ func (f rewriteRevisions) Inject(ctx context.Context, env faults.Env) (harness.E
 // TestFailPathRevisionsRewritten: every value is back, every revision is
 // another: the drill fails with revision-rewritten, each key a finding.
 func TestFailPathRevisionsRewritten(t *testing.T) {
-	sc := failPathLookup(t, "quorum-loss/snapshot-restore")
+	sc := lookupScenario(t, "quorum-loss/snapshot-restore")
 	sc.After = append(sc.After, Act{Fault: rewriteRevisions{}})
 	rep, err := runFailPath(t, sc, smallOptions(t))
 	failPathVerify(t, rep, err, verify.KindRevisionRewritten+": ")
@@ -238,7 +237,7 @@ func (d doctoredFloor) Recover(ctx context.Context, env recovery.Env) (recovery.
 // TestFailPathSurvivorLostHistory: a survivor that comes back below the
 // revision measured before the fault fails the recovery.
 func TestFailPathSurvivorLostHistory(t *testing.T) {
-	sc := failPathLookup(t, "quorum-loss/force-new-cluster")
+	sc := lookupScenario(t, "quorum-loss/force-new-cluster")
 	sc.Recovery = doctoredFloor{}
 	rep, err := runFailPath(t, sc, smallOptions(t))
 	failPathAt(t, rep, err, "recover", recovery.FindingSurvivorLostHistory+": survivor")

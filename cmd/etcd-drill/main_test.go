@@ -424,41 +424,36 @@ func get(t *testing.T, m map[string]any, path string) any {
 	return cur
 }
 
-func num(t *testing.T, m map[string]any, path string) float64 {
+// field returns the field at a dotted path of a decoded report as a T,
+// failing the test if it is not one: kind says what a T is in JSON.
+func field[T any](t *testing.T, m map[string]any, path, kind string) T {
 	t.Helper()
-	v, ok := get(t, m, path).(float64)
+	v, ok := get(t, m, path).(T)
 	if !ok {
-		t.Errorf("report: %s is not a number", path)
+		t.Errorf("report: %s is not %s", path, kind)
 	}
 	return v
+}
+
+func num(t *testing.T, m map[string]any, path string) float64 {
+	t.Helper()
+	return field[float64](t, m, path, "a number")
 }
 
 func str(t *testing.T, m map[string]any, path string) string {
 	t.Helper()
-	v, ok := get(t, m, path).(string)
-	if !ok {
-		t.Errorf("report: %s is not a string", path)
-	}
-	return v
+	return field[string](t, m, path, "a string")
 }
 
 func boolean(t *testing.T, m map[string]any, path string) bool {
 	t.Helper()
-	v, ok := get(t, m, path).(bool)
-	if !ok {
-		t.Errorf("report: %s is not a bool", path)
-	}
-	return v
+	return field[bool](t, m, path, "a bool")
 }
 
 // list fails unless the field is a JSON list (not null).
 func list(t *testing.T, m map[string]any, path string) []any {
 	t.Helper()
-	v, ok := get(t, m, path).([]any)
-	if !ok {
-		t.Errorf("report: %s is not a list", path)
-	}
-	return v
+	return field[[]any](t, m, path, "a list")
 }
 
 // TestDrill runs a small drill and checks its terminal output and the report
