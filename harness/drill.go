@@ -26,6 +26,10 @@ type Snapshot struct {
 	Copied bool
 	// HashChecked: a restore verified the snapshot's integrity hash.
 	HashChecked bool
+	// Taken: no write sent after it can be in the backup (set by the drill
+	// when the backup returned, or when the member a db was copied from was
+	// confirmed dead).
+	Taken time.Time
 }
 
 // Effect says what a fault did, to whom, and what it left behind.

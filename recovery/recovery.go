@@ -7,6 +7,7 @@ package recovery
 
 import (
 	"context"
+	"time"
 
 	"github.com/etcd-drill/etcd-drill/harness"
 	"github.com/etcd-drill/etcd-drill/harness/backend"
@@ -61,6 +62,9 @@ type Outcome struct {
 type Baseline struct {
 	Revision int64
 	Why      string
+	// SentBefore, when set, is when the restored backup was taken: a write
+	// in doubt sent after it cannot be in it, so it excuses nothing.
+	SentBefore time.Time
 }
 
 // EveryWrite is the baseline of a recovery that may lose no acknowledged

@@ -116,6 +116,7 @@ func (r *runner) takeSnapshot(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	s.Taken = time.Now()
 	r.snapshot = s
 	r.rep.Snapshot = report.Snapshot{
 		Path: s.Path, Member: s.Member, Revision: s.Revision, SizeBytes: s.Size, TotalKeys: s.Keys, Hash: s.Hash, Floor: floor,
@@ -203,6 +204,8 @@ func (r *runner) copyDB(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// The member was confirmed dead: nothing sent since is in its db.
+	s.Taken = r.confirmed
 	r.snapshot = s
 	// What that member had applied before the fault. etcd commits its db
 	// in batches (every 100 ms by default), and a killed member's db lacks
@@ -235,7 +238,7 @@ func (r *runner) recover(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if out.Baseline.Revision == 0 {
-		out.Baseline = recovery.Baseline{Revision: r.snapshot.Revision, Why: fmt.Sprintf("snapshot revision %d", r.snapshot.Revision)}
+		out.Baseline = recovery.Baseline{Revision: r.snapshot.Revision, Why: fmt.Sprintf("snapshot revision %d", r.snapshot.Revision), SentBefore: r.snapshot.Taken}
 	}
 	r.outcome = out
 	c := out.Cluster
@@ -280,7 +283,7 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 		return "", err
 	}
 	ledger := r.workload.Ledger()
-	res := verify.CheckAt(ledger.Ops(), base.Revision, actual)
+	res := verify.CheckAt(verify.SentBefore(ledger.Ops(), base.SentBefore), base.Revision, actual)
 	rep.Verified = true
 	rep.Keys = report.Keys{
 		Expected: res.Expected, Restored: res.Restored, Lost: res.Lost, Resurrected: res.Resurrected,

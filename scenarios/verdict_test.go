@@ -242,3 +242,78 @@ func TestFailPathSurvivorLostHistory(t *testing.T) {
 	rep, err := runFailPath(t, sc, smallOptions(t))
 	failPathAt(t, rep, err, "recover", recovery.FindingSurvivorLostHistory+": survivor")
 }
+
+// deleteInDoubt is a doctored ledger: after the recovery it deletes a key
+// the backup holds from the recovered cluster, and records an indeterminate
+// delete of it, sent at sent(the backup's time). A write in doubt sent
+// before the backup could have deleted the key; one sent after could not.
+type deleteInDoubt struct {
+	faults.KillMajority // Needs, and a name nobody reads
+	sent                func(taken time.Time) time.Time
+	deleted             *string
+}
+
+func (deleteInDoubt) Name() string { return "delete-in-doubt" }
+
+func (f deleteInDoubt) Inject(ctx context.Context, env faults.Env) (harness.Effect, error) {
+	e, cli, err := strikeRecovered(env, f.Name())
+	if err != nil {
+		return e, err
+	}
+	ops := env.Ledger.Ops()
+	for _, key := range solidKeys(ops, env.Snapshot.Revision) {
+		resp, err := cli.Delete(ctx, key)
+		if err != nil {
+			return e, fmt.Errorf("test double: delete %s: %w", key, err)
+		}
+		if resp.Deleted == 0 {
+			continue
+		}
+		// The writer that owns the key, one write after its last.
+		op := workload.Op{Kind: workload.Delete, Key: key, Outcome: workload.Indeterminate, Err: "doctored", Sent: f.sent(env.Snapshot.Taken)}
+		for _, o := range ops {
+			if o.Key == key {
+				op.Writer = o.Writer
+			}
+		}
+		for _, o := range ops {
+			if o.Writer == op.Writer {
+				op.Seq = max(op.Seq, o.Seq+1)
+			}
+		}
+		env.Ledger.Record(op)
+		*f.deleted = key
+		e.Detail = "deleted " + key + ", a delete in doubt recorded"
+		return e, nil
+	}
+	return e, errors.New("test double: no key of the backup in the recovered keyspace to delete")
+}
+
+func (deleteInDoubt) Confirm(_ context.Context, _ faults.Env, e harness.Effect) (harness.Effect, error) {
+	return e, nil
+}
+
+// TestFailPathDoubtSentAfterBackup: a write in doubt sent after the backup
+// was taken cannot be in it, so it cannot excuse a key missing from the
+// restored cluster. The same delete sent just before the backup does.
+func TestFailPathDoubtSentAfterBackup(t *testing.T) {
+	t.Run("sent after", func(t *testing.T) {
+		var deleted string
+		sc := lookupScenario(t, "quorum-loss/snapshot-restore")
+		sc.After = append(sc.After, Act{Fault: deleteInDoubt{deleted: &deleted, sent: func(taken time.Time) time.Time { return taken.Add(time.Millisecond) }}})
+		rep, err := runFailPath(t, sc, smallOptions(t))
+		failPathLostKey(t, rep, err, deleted)
+	})
+	t.Run("sent before", func(t *testing.T) {
+		var deleted string
+		sc := lookupScenario(t, "quorum-loss/snapshot-restore")
+		sc.After = append(sc.After, Act{Fault: deleteInDoubt{deleted: &deleted, sent: func(taken time.Time) time.Time { return taken.Add(-time.Millisecond) }}})
+		rep, err := runDrill(t, sc, smallOptions(t))
+		if err != nil || !rep.Passed {
+			t.Fatalf("run: %v, failures %q: a delete in doubt sent before the backup explains the absence of %s", err, rep.Failures, deleted)
+		}
+		if deleted == "" || rep.Keys.Indeterminate != 1 || rep.Keys.Lost != 0 {
+			t.Fatalf("deleted %q, keys %+v: want the deleted key excused by its delete in doubt", deleted, rep.Keys)
+		}
+	})
+}

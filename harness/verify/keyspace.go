@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -88,6 +89,7 @@ func CheckAt(ops []workload.Op, rev int64, actual map[string]KV) Result {
 	for _, op := range ops {
 		byKey[op.Key] = append(byKey[op.Key], op)
 	}
+	doubt := doubtWindows(ops)
 	var r Result
 	for key, kops := range byKey {
 		// One writer owns a key, so its sequence numbers give program order.
@@ -105,7 +107,7 @@ func CheckAt(ops []workload.Op, rev int64, actual map[string]KV) Result {
 				r.Findings = append(r.Findings, Finding{Key: key, Kind: KindRevisionRewritten, Want: w, Got: g})
 			}
 		case !want.present && !have.present:
-		case explainedByIndeterminate(kops[from:], rev, have):
+		case explainedByIndeterminate(kops[from:], rev, have, doubt):
 			r.Indeterminate++
 		case want.present:
 			r.Lost++
@@ -190,10 +192,12 @@ func createAndVersion(ops []workload.Op) (create, version int64, exact bool) {
 }
 
 // explainedByIndeterminate: the actual state is what an indeterminate write
-// after the last acknowledged one would have left. A writer sends a write only
-// once the one before has an outcome, so a write sent after one acknowledged
-// above rev was applied, if at all, above rev too: it explains nothing.
-func explainedByIndeterminate(later []workload.Op, rev int64, have state) bool {
+// after the last acknowledged one would have left: a put its own value at a
+// revision it could have been applied at, a delete an absence. A writer
+// sends a write only once the one before has an outcome, so a write sent
+// after one acknowledged above rev was applied, if at all, above rev too:
+// it explains nothing.
+func explainedByIndeterminate(later []workload.Op, rev int64, have state, doubt windows) bool {
 	for _, op := range later {
 		if op.Outcome == workload.Acknowledged && op.Revision > rev {
 			return false
@@ -201,7 +205,7 @@ func explainedByIndeterminate(later []workload.Op, rev int64, have state) bool {
 		if op.Outcome != workload.Indeterminate {
 			continue
 		}
-		if op.Kind == workload.Put && have.present && have.value == op.Value {
+		if op.Kind == workload.Put && have.present && have.value == op.Value && doubt.could(op, have.rev) {
 			return true
 		}
 		if op.Kind == workload.Delete && !have.present {
@@ -209,6 +213,69 @@ func explainedByIndeterminate(later []workload.Op, rev int64, have state) bool {
 		}
 	}
 	return false
+}
+
+// windows knows, for each write in doubt, the revisions it could have been
+// applied at.
+type windows struct {
+	// after: the revision of its writer's last acknowledged write before
+	// it; it was sent after that answer, so it was applied above it.
+	after map[opID]int64
+	// taken: revisions acknowledged writes were answered with; a write in
+	// doubt cannot have been applied at one of them (a revision is one
+	// transaction).
+	taken map[int64]bool
+}
+
+type opID struct{ writer, seq int }
+
+func doubtWindows(ops []workload.Op) windows {
+	w := windows{after: map[opID]int64{}, taken: map[int64]bool{}}
+	byWriter := map[int][]workload.Op{}
+	for _, op := range ops {
+		byWriter[op.Writer] = append(byWriter[op.Writer], op)
+		// A delete that deleted nothing answers with the revision as it
+		// was: it made none.
+		if op.Outcome == workload.Acknowledged && (op.Kind == workload.Put || op.Deleted > 0) {
+			w.taken[op.Revision] = true
+		}
+	}
+	for _, wops := range byWriter {
+		sort.Slice(wops, func(i, j int) bool { return wops[i].Seq < wops[j].Seq })
+		var last int64
+		for _, op := range wops {
+			switch op.Outcome {
+			case workload.Acknowledged:
+				last = max(last, op.Revision)
+			case workload.Indeterminate:
+				w.after[opID{op.Writer, op.Seq}] = last
+			}
+		}
+	}
+	return w
+}
+
+// could says whether op, a put in doubt, could have been applied at rev.
+func (w windows) could(op workload.Op, rev int64) bool {
+	return rev > w.after[opID{op.Writer, op.Seq}] && !w.taken[rev]
+}
+
+// SentBefore returns ops as a backup taken at t holds them: a write in doubt
+// sent after t cannot be in it, so it counts as not applied (failed) and
+// excuses nothing. A zero t bounds nothing.
+func SentBefore(ops []workload.Op, t time.Time) []workload.Op {
+	if t.IsZero() {
+		return ops
+	}
+	out := make([]workload.Op, len(ops))
+	for i, op := range ops {
+		if op.Outcome == workload.Indeterminate && op.Sent.After(t) {
+			op.Outcome = workload.Failed
+			op.Err = "sent after the backup was taken: " + op.Err
+		}
+		out[i] = op
+	}
+	return out
 }
 
 // describe says what is there, and names the write it came from if the

@@ -65,6 +65,14 @@ func (h *history) delFailed(key string) *history {
 
 func w(id int) *history { return &history{writer: id} }
 
+// deletedNothing records on h an acknowledged delete of key that found
+// nothing to delete: etcd answers it with the revision as it was.
+func deletedNothing(h *history, key string, rev int64) *history {
+	h.del(key, rev)
+	h.ops[len(h.ops)-1].Deleted = 0
+	return h
+}
+
 // ledger joins writers' histories, interleaving them as a real run would
 // (CheckAt must not depend on the order of the ledger).
 func ledger(hs ...*history) []workload.Op {
@@ -403,6 +411,36 @@ func TestCheckAt(t *testing.T) {
 			want:     counts{Expected: 1, Lost: 1},
 			findings: []finding{{a, "lost", `"v1"@10`, "absent"}},
 		},
+		// An indeterminate put excuses only its own value at a revision it
+		// could have been applied at: above its writer's last acknowledged
+		// write before it, and not one another acknowledged write took.
+		{
+			name:     "indeterminate put present below its writer's last acknowledged write before it",
+			ops:      ledger(w(0).put(b, "x", 30).putIndet(a, "v1")),
+			actual:   map[string]KV{a: {Value: "v1", ModRevision: 20}, b: {Value: "x", ModRevision: 30}},
+			want:     counts{Expected: 1, Restored: 2, Resurrected: 1},
+			findings: []finding{{a, "resurrected", "absent", `"v1"@20 (indeterminate write)`}},
+		},
+		{
+			name:     "indeterminate put present at its writer's last acknowledged revision",
+			ops:      ledger(w(0).put(a, "v1", 10).put(b, "x", 30).putIndet(a, "v2")),
+			actual:   map[string]KV{a: {Value: "v2", ModRevision: 30}, b: {Value: "x", ModRevision: 30}},
+			want:     counts{Expected: 2, Restored: 2, Lost: 1},
+			findings: []finding{{a, "lost", `"v1"@10`, `"v2"@30 (indeterminate write)`}},
+		},
+		{
+			name:     "indeterminate put present at a revision another writer's acknowledged put took",
+			ops:      ledger(w(0).put(a, "v1", 10).putIndet(a, "v2"), w(1).put(c, "z", 12)),
+			actual:   map[string]KV{a: {Value: "v2", ModRevision: 12}, c: {Value: "z", ModRevision: 12}},
+			want:     counts{Expected: 2, Restored: 2, Lost: 1},
+			findings: []finding{{a, "lost", `"v1"@10`, `"v2"@12 (indeterminate write)`}},
+		},
+		{
+			name:   "indeterminate put present at the revision of a delete that deleted nothing (it took none)",
+			ops:    ledger(w(0).put(a, "v1", 10).putIndet(a, "v2"), deletedNothing(w(1), d, 12)),
+			actual: map[string]KV{a: {Value: "v2", ModRevision: 12}},
+			want:   counts{Expected: 1, Restored: 1, Indeterminate: 1},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := CheckAt(tc.ops, snapRev, tc.actual)
@@ -419,6 +457,41 @@ func TestCheckAt(t *testing.T) {
 }
 
 // The order of the ledger does not matter: writers interleave arbitrarily.
+// TestSentBefore: a write in doubt sent after the backup was taken cannot be
+// in it, so it excuses nothing; one sent before it still does.
+func TestSentBefore(t *testing.T) {
+	const a, b = "/d/w0/k0", "/d/w1/k0"
+	taken := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	ops := ledger(w(0).put(a, "v1", 10).delIndet(a), w(1).put(b, "x", 11).putIndet(b, "y"))
+	for i := range ops {
+		// In ledger order: a's put, b's put, a's delete sent at taken, b's
+		// put in doubt a second after.
+		ops[i].Sent = taken.Add(time.Duration(i-2) * time.Second)
+	}
+	// What the restored cluster holds: a deleted, b holding y, each as
+	// its write in doubt would have left it.
+	actual := map[string]KV{b: {Value: "y", ModRevision: 12}}
+	for _, tc := range []struct {
+		name  string
+		taken time.Time
+		want  counts
+	}{
+		{"no bound: both writes in doubt excuse", time.Time{}, counts{Expected: 2, Restored: 1, Indeterminate: 2}},
+		{"both sent before the backup", taken.Add(time.Minute), counts{Expected: 2, Restored: 1, Indeterminate: 2}},
+		{"the delete sent before, the put after", taken, counts{Expected: 2, Restored: 1, Indeterminate: 1, Lost: 1}},
+		{"both sent after the backup", taken.Add(-time.Minute), counts{Expected: 2, Restored: 1, Lost: 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := countsOf(CheckAt(SentBefore(ops, tc.taken), snapRev, actual)); got != tc.want {
+				t.Errorf("counts %+v\nwant   %+v", got, tc.want)
+			}
+		})
+	}
+	if ops[2].Outcome != workload.Indeterminate || ops[3].Outcome != workload.Indeterminate {
+		t.Errorf("SentBefore changed the ledger it was given: %+v", ops)
+	}
+}
+
 func TestCheckAtLedgerOrder(t *testing.T) {
 	h := w(0).put("/k", "v1", 10).putIndet("/k", "v2").put("/k", "v3", 20).del("/k", 30).put("/k", "v4", 40)
 	actual := map[string]KV{"/k": {Value: "v4", ModRevision: 40}}

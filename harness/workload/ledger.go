@@ -5,6 +5,7 @@ package workload
 
 import (
 	"sync"
+	"time"
 )
 
 // Kind is the kind of a write.
@@ -66,6 +67,9 @@ type Op struct {
 	// Deleted is how many keys an acknowledged delete removed (0 or 1).
 	Deleted int64
 	Err     string
+	// Sent is when the write was sent: one sent after a backup was taken
+	// cannot be in it.
+	Sent time.Time
 }
 
 // Ledger is the append-only record of every write. It is safe for concurrent use.

@@ -135,6 +135,7 @@ func (w *Workload) Run(ctx context.Context, cli *clientv3.Client, n int, progres
 		wg.Go(func() {
 			for ctx.Err() == nil && tickets.Add(1) <= int64(n) {
 				op := wr.next(w.cfg)
+				op.Sent = time.Now()
 				w.send(ctx, cli, &op)
 				wr.settle(op)
 				w.ledger.Record(op)
