@@ -4,6 +4,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/etcd-drill/etcd-drill/harness/verify"
+	"github.com/etcd-drill/etcd-drill/scenarios"
 	"github.com/etcd-drill/etcd-drill/suites/drilltest"
 )
 
@@ -37,13 +39,37 @@ var _ = Describe("A cluster that lost quorum", func() {
 	}
 
 	Context("recovered by the operator's runbook", Label("runbook"), func() {
-		It("passes with the recovery guide's own procedure", func(ctx SpecContext) {
-			o := drilltest.Options("process", 3, 2000)
-			o.Recovery, o.Runbook = "runbook", "../../recovery/runbooks/recovery-guide.sh"
-			rep := drilltest.Run(ctx, "quorum-loss/snapshot-restore", o)
-			drilltest.ExpectRestoredFromSnapshot(rep, 3)
-			Expect(rep.Backend).To(Equal("process"))
-			Expect(rep.Snapshot.HashChecked).To(BeFalse(), "what the runbook checked is its own business")
-		})
+		for _, backend := range []string{"process", "container"} {
+			Context("on the "+backend+" backend", Label(backend), func() {
+				It("passes with the recovery guide's own procedure", func(ctx SpecContext) {
+					o := drilltest.Options(backend, 3, 2000)
+					o.Recovery, o.Runbook = "runbook", "../../recovery/runbooks/recovery-guide.sh"
+					rep := drilltest.Run(ctx, "quorum-loss/snapshot-restore", o)
+					drilltest.ExpectRestoredFromSnapshot(rep, 3)
+					Expect(rep.Backend).To(Equal(backend))
+					Expect(rep.Snapshot.HashChecked).To(BeFalse(), "what the runbook checked is its own business")
+				})
+
+				DescribeTable("fails a runbook that loses the data, with its named finding",
+					func(ctx SpecContext, runbook, finding string, atSnapshot bool) {
+						o := drilltest.Options(backend, 3, 2000)
+						o.Recovery, o.Runbook = "runbook", "../../scenarios/testdata/runbooks/"+runbook
+						rep := drilltest.RunFailing(ctx, "quorum-loss/snapshot-restore", o)
+						Expect(rep.Kept).To(BeTrue(), "a failed runbook keeps its run directory")
+						if atSnapshot {
+							Expect(rep.Failures).To(ConsistOf(HavePrefix("step snapshot: " + finding + ": ")))
+							Expect(rep.Verified).To(BeFalse())
+							return
+						}
+						Expect(rep.Failures[0]).To(HavePrefix(finding + ": "))
+						Expect(rep.Verified).To(BeTrue())
+						Expect(rep.Cluster.HashKVConsistent).To(BeTrue(), "the members agree: it is the data that is wrong")
+					},
+					Entry("a backup of the wrong etcd", "backup-of-wrong-etcd.sh", scenarios.FindingStaleBackup, true),
+					Entry("a restore into the wrong data dirs", "restore-into-wrong-dir.sh", scenarios.FindingEmptyBackup, false),
+					Entry("a logical restore (every key put again)", "logical-restore.sh", verify.KindRevisionRewritten, false),
+				)
+			})
+		}
 	})
 })

@@ -42,6 +42,25 @@ func Options(backend string, members, keys int) scenarios.Options {
 // Run runs scenario name with o and registers the leak checks.
 func Run(ctx context.Context, name string, o scenarios.Options) *report.Report {
 	GinkgoHelper()
+	rep, err := run(ctx, name, o, false)
+	Expect(err).NotTo(HaveOccurred(), "drill %s", name)
+	return rep
+}
+
+// RunFailing runs scenario name with o, which must fail (a sabotage): it
+// returns the report of the failed drill, whose run directory is kept, and
+// still checks that nothing else was left behind.
+func RunFailing(ctx context.Context, name string, o scenarios.Options) *report.Report {
+	GinkgoHelper()
+	rep, _ := run(ctx, name, o, true)
+	Expect(rep).NotTo(BeNil(), "drill %s made no report", name)
+	Expect(rep.Passed).To(BeFalse(), "drill %s passed with a sabotage", name)
+	Expect(rep.Failures).NotTo(BeEmpty())
+	return rep
+}
+
+func run(ctx context.Context, name string, o scenarios.Options, mayKeep bool) (*report.Report, error) {
+	GinkgoHelper()
 	SkipWithoutDocker(ctx, o.Backend)
 	sc, err := scenarios.Lookup(name)
 	Expect(err).NotTo(HaveOccurred())
@@ -59,11 +78,14 @@ func Run(ctx context.Context, name string, o scenarios.Options) *report.Report {
 		}
 		entries, err := os.ReadDir(o.BaseDir)
 		Expect(err).NotTo(HaveOccurred())
+		if mayKeep && rep != nil && rep.Kept {
+			Expect(entries).To(HaveLen(1), "only the kept run directory is left")
+			return
+		}
 		Expect(entries).To(BeEmpty(), "the run directory is removed")
 	})
 	rep, err = scenarios.Run(ctx, sc, o)
-	Expect(err).NotTo(HaveOccurred(), "drill %s", name)
-	return rep
+	return rep, err
 }
 
 // ExpectRestoredFromSnapshot checks what every restore from a snapshot
