@@ -96,3 +96,16 @@ func strikeRecovered(env faults.Env, name string) (harness.Effect, *clientv3.Cli
 	}
 	return e, cli, nil
 }
+
+// onEmbeddedAndProcess runs f on the embedded and the process backends, each
+// with smallOptions: a sabotage must fail the drill on both.
+func onEmbeddedAndProcess(t *testing.T, f func(t *testing.T, o Options)) {
+	t.Helper()
+	for _, b := range []string{"embedded", "process"} {
+		t.Run(b, func(t *testing.T) {
+			o := smallOptions(t)
+			o.Backend = b
+			f(t, o)
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -59,30 +60,34 @@ func (f foreignBackup) Backup(ctx context.Context, env recovery.Env, _ backend.M
 // TestFailPathStaleBackup: a backup of an empty etcd is at revision 1, far
 // below the writes acknowledged before it was asked for.
 func TestFailPathStaleBackup(t *testing.T) {
-	sc := lookupScenario(t, "quorum-loss/snapshot-restore")
-	sc.Recovery = foreignBackup{endpoint: etcdtest.Single(t, nil)}
-	rep, err := runFailPath(t, sc, smallOptions(t))
-	failPathAt(t, rep, err, "snapshot", fmt.Sprintf("%s: the backup is at revision %d, below %d", FindingStaleBackup, rep.Snapshot.Revision, rep.Snapshot.Floor))
-	if rep.Snapshot.Floor < 300 || rep.Snapshot.Revision > 1 {
-		t.Fatalf("snapshot %+v: want an empty etcd's revision below a floor of the 300 writes", rep.Snapshot)
-	}
+	onEmbeddedAndProcess(t, func(t *testing.T, o Options) {
+		sc := lookupScenario(t, "quorum-loss/snapshot-restore")
+		sc.Recovery = foreignBackup{endpoint: etcdtest.Single(t, nil)}
+		rep, err := runFailPath(t, sc, o)
+		failPathAt(t, rep, err, "snapshot", fmt.Sprintf("%s: the backup is at revision %d, below %d", FindingStaleBackup, rep.Snapshot.Revision, rep.Snapshot.Floor))
+		if rep.Snapshot.Floor < 300 || rep.Snapshot.Revision > 1 {
+			t.Fatalf("snapshot %+v: want an empty etcd's revision below a floor of the 300 writes", rep.Snapshot)
+		}
+	})
 }
 
 // TestFailPathEmptyBackup: a backup of another etcd whose revision is above
 // the floor restores, but holds none of the workload's keys.
 func TestFailPathEmptyBackup(t *testing.T) {
-	sc := lookupScenario(t, "quorum-loss/snapshot-restore")
-	sc.Recovery = foreignBackup{endpoint: etcdtest.Single(t, nil), junk: 600}
-	rep, err := runFailPath(t, sc, smallOptions(t))
-	if err != nil {
-		t.Fatalf("run: %v (want the drill to run to the end and fail its verification)", err)
-	}
-	if len(rep.Failures) == 0 || !strings.HasPrefix(rep.Failures[0], FindingEmptyBackup+": the recovered cluster holds none of the workload's keys") {
-		t.Fatalf("failures %q, want %s first", rep.Failures, FindingEmptyBackup)
-	}
-	if rep.Keys.Restored != 0 || rep.Keys.Lost == 0 {
-		t.Fatalf("keys %+v: want nothing restored, everything lost", rep.Keys)
-	}
+	onEmbeddedAndProcess(t, func(t *testing.T, o Options) {
+		sc := lookupScenario(t, "quorum-loss/snapshot-restore")
+		sc.Recovery = foreignBackup{endpoint: etcdtest.Single(t, nil), junk: 600}
+		rep, err := runFailPath(t, sc, o)
+		if err != nil {
+			t.Fatalf("run: %v (want the drill to run to the end and fail its verification)", err)
+		}
+		if len(rep.Failures) == 0 || !strings.HasPrefix(rep.Failures[0], FindingEmptyBackup+": the recovered cluster holds none of the workload's keys") {
+			t.Fatalf("failures %q, want %s first", rep.Failures, FindingEmptyBackup)
+		}
+		if rep.Keys.Restored != 0 || rep.Keys.Lost == 0 {
+			t.Fatalf("keys %+v: want nothing restored, everything lost", rep.Keys)
+		}
+	})
 }
 
 // learnerLeftOver restores one member fewer than the drill has, then adds
@@ -140,10 +145,12 @@ func (l learnerLeftOver) Recover(ctx context.Context, env recovery.Env) (recover
 // TestFailPathLearnerLeftOver: the recovered cluster has the right number of
 // members, but one is a learner that never became a voter.
 func TestFailPathLearnerLeftOver(t *testing.T) {
-	sc := lookupScenario(t, "quorum-loss/snapshot-restore")
-	sc.Recovery = learnerLeftOver{}
-	rep, err := runFailPath(t, sc, smallOptions(t))
-	failPathVerify(t, rep, err, "member l3 is still a learner: the recovered cluster has 2 voting members, want 3")
+	onEmbeddedAndProcess(t, func(t *testing.T, o Options) {
+		sc := lookupScenario(t, "quorum-loss/snapshot-restore")
+		sc.Recovery = learnerLeftOver{}
+		rep, err := runFailPath(t, sc, o)
+		failPathVerify(t, rep, err, "member l3 is still a learner: the recovered cluster has 2 voting members, want 3")
+	})
 }
 
 // deletesBehindTheWorkload takes the snapshot as usual, then deletes every
@@ -167,16 +174,17 @@ func (deletesBehindTheWorkload) Backup(ctx context.Context, env recovery.Env, fr
 // TestFailPathLostBeforeFault: the workload's deletes after the snapshot
 // find their keys gone although every put of them was acknowledged.
 func TestFailPathLostBeforeFault(t *testing.T) {
-	sc := lookupScenario(t, "quorum-loss/snapshot-restore")
-	sc.Recovery = deletesBehindTheWorkload{}
-	o := smallOptions(t)
-	o.WritesAfter = 100
-	o.Workload.DeleteRatio, o.Workload.OverwriteRatio = 1, 0 // a writer deletes every key it holds live
-	rep, err := runFailPath(t, sc, o)
-	failPathVerify(t, rep, err, verify.KindLostBeforeFault+": ")
-	if rep.Keys.Lost != 0 || len(rep.Findings) == 0 || rep.Findings[0].Kind != verify.KindLostBeforeFault {
-		t.Fatalf("keys %+v, findings %+v: want only keys lost before the fault", rep.Keys, rep.Findings)
-	}
+	onEmbeddedAndProcess(t, func(t *testing.T, o Options) {
+		sc := lookupScenario(t, "quorum-loss/snapshot-restore")
+		sc.Recovery = deletesBehindTheWorkload{}
+		o.WritesAfter = 100
+		o.Workload.DeleteRatio, o.Workload.OverwriteRatio = 1, 0 // a writer deletes every key it holds live
+		rep, err := runFailPath(t, sc, o)
+		failPathVerify(t, rep, err, verify.KindLostBeforeFault+": ")
+		if rep.Keys.Lost != 0 || len(rep.Findings) == 0 || rep.Findings[0].Kind != verify.KindLostBeforeFault {
+			t.Fatalf("keys %+v, findings %+v: want only keys lost before the fault", rep.Keys, rep.Findings)
+		}
+	})
 }
 
 // rewriteRevisions is a fault after the recovery that puts every workload key
@@ -207,16 +215,18 @@ func (f rewriteRevisions) Inject(ctx context.Context, env faults.Env) (harness.E
 // TestFailPathRevisionsRewritten: every value is back, every revision is
 // another: the drill fails with revision-rewritten, each key a finding.
 func TestFailPathRevisionsRewritten(t *testing.T) {
-	sc := lookupScenario(t, "quorum-loss/snapshot-restore")
-	sc.After = append(sc.After, Act{Fault: rewriteRevisions{}})
-	rep, err := runFailPath(t, sc, smallOptions(t))
-	failPathVerify(t, rep, err, verify.KindRevisionRewritten+": ")
-	if rep.Keys.Lost != 0 || rep.Keys.RevisionMismatch != rep.Keys.Expected || rep.Keys.Expected == 0 {
-		t.Fatalf("keys %+v: want every expected key's revisions rewritten, nothing lost", rep.Keys)
-	}
-	if len(rep.Findings) == 0 || rep.Findings[0].Kind != verify.KindRevisionRewritten {
-		t.Fatalf("findings %+v", rep.Findings)
-	}
+	onEmbeddedAndProcess(t, func(t *testing.T, o Options) {
+		sc := lookupScenario(t, "quorum-loss/snapshot-restore")
+		sc.After = append(sc.After, Act{Fault: rewriteRevisions{}})
+		rep, err := runFailPath(t, sc, o)
+		failPathVerify(t, rep, err, verify.KindRevisionRewritten+": ")
+		if rep.Keys.Lost != 0 || rep.Keys.RevisionMismatch != rep.Keys.Expected || rep.Keys.Expected == 0 {
+			t.Fatalf("keys %+v: want every expected key's revisions rewritten, nothing lost", rep.Keys)
+		}
+		if len(rep.Findings) == 0 || rep.Findings[0].Kind != verify.KindRevisionRewritten {
+			t.Fatalf("findings %+v", rep.Findings)
+		}
+	})
 }
 
 // doctoredFloor runs force-new-cluster with the survivors' measured floor
@@ -237,10 +247,12 @@ func (d doctoredFloor) Recover(ctx context.Context, env recovery.Env) (recovery.
 // TestFailPathSurvivorLostHistory: a survivor that comes back below the
 // revision measured before the fault fails the recovery.
 func TestFailPathSurvivorLostHistory(t *testing.T) {
-	sc := lookupScenario(t, "quorum-loss/force-new-cluster")
-	sc.Recovery = doctoredFloor{}
-	rep, err := runFailPath(t, sc, smallOptions(t))
-	failPathAt(t, rep, err, "recover", recovery.FindingSurvivorLostHistory+": survivor")
+	onEmbeddedAndProcess(t, func(t *testing.T, o Options) {
+		sc := lookupScenario(t, "quorum-loss/force-new-cluster")
+		sc.Recovery = doctoredFloor{}
+		rep, err := runFailPath(t, sc, o)
+		failPathAt(t, rep, err, "recover", recovery.FindingSurvivorLostHistory+": survivor")
+	})
 }
 
 // deleteInDoubt is a doctored ledger: after the recovery it deletes a key
@@ -297,23 +309,74 @@ func (deleteInDoubt) Confirm(_ context.Context, _ faults.Env, e harness.Effect) 
 // was taken cannot be in it, so it cannot excuse a key missing from the
 // restored cluster. The same delete sent just before the backup does.
 func TestFailPathDoubtSentAfterBackup(t *testing.T) {
-	t.Run("sent after", func(t *testing.T) {
-		var deleted string
-		sc := lookupScenario(t, "quorum-loss/snapshot-restore")
-		sc.After = append(sc.After, Act{Fault: deleteInDoubt{deleted: &deleted, sent: func(taken time.Time) time.Time { return taken.Add(time.Millisecond) }}})
-		rep, err := runFailPath(t, sc, smallOptions(t))
-		failPathLostKey(t, rep, err, deleted)
+	onEmbeddedAndProcess(t, func(t *testing.T, o Options) {
+		t.Run("sent after", func(t *testing.T) {
+			var deleted string
+			sc := lookupScenario(t, "quorum-loss/snapshot-restore")
+			sc.After = append(sc.After, Act{Fault: deleteInDoubt{deleted: &deleted, sent: func(taken time.Time) time.Time { return taken.Add(time.Millisecond) }}})
+			rep, err := runFailPath(t, sc, o)
+			failPathLostKey(t, rep, err, deleted)
+		})
+		t.Run("sent before", func(t *testing.T) {
+			var deleted string
+			sc := lookupScenario(t, "quorum-loss/snapshot-restore")
+			sc.After = append(sc.After, Act{Fault: deleteInDoubt{deleted: &deleted, sent: func(taken time.Time) time.Time { return taken.Add(-time.Millisecond) }}})
+			rep, err := runDrill(t, sc, o)
+			if err != nil || !rep.Passed {
+				t.Fatalf("run: %v, failures %q: a delete in doubt sent before the backup explains the absence of %s", err, rep.Failures, deleted)
+			}
+			if deleted == "" || rep.Keys.Indeterminate != 1 || rep.Keys.Lost != 0 {
+				t.Fatalf("deleted %q, keys %+v: want the deleted key excused by its delete in doubt", deleted, rep.Keys)
+			}
+		})
 	})
-	t.Run("sent before", func(t *testing.T) {
-		var deleted string
-		sc := lookupScenario(t, "quorum-loss/snapshot-restore")
-		sc.After = append(sc.After, Act{Fault: deleteInDoubt{deleted: &deleted, sent: func(taken time.Time) time.Time { return taken.Add(-time.Millisecond) }}})
-		rep, err := runDrill(t, sc, smallOptions(t))
-		if err != nil || !rep.Passed {
-			t.Fatalf("run: %v, failures %q: a delete in doubt sent before the backup explains the absence of %s", err, rep.Failures, deleted)
+}
+
+// olderSurvivorDisk kills a majority, then swaps each survivor's data dir
+// for an older one under it while it runs (the running etcd keeps its open
+// files): the drill's snapshot, taken before the last writes, restored with
+// the old cluster's members and token so that it still belongs to the
+// cluster. When force-new-cluster restarts the survivor, it starts on the
+// older disk, as a host whose disk was restored from last night's backup.
+type olderSurvivorDisk struct{ faults.KillMajority }
+
+func (f olderSurvivorDisk) Inject(ctx context.Context, env faults.Env) (harness.Effect, error) {
+	e, err := f.KillMajority.Inject(ctx, env)
+	if err != nil {
+		return e, err
+	}
+	c := env.Cluster
+	for _, s := range c.Live() {
+		var specs []backend.MemberSpec
+		for _, m := range c.AllMembers() {
+			spec, _ := c.Spec(m.Name())
+			if m.Name() != s.Name() {
+				// Only the survivor's disk is swapped; the others are
+				// restored where nothing reads them.
+				spec.DataDir = filepath.Join(env.Drill.RunDir, "scratch-"+m.Name())
+			} else if err := os.Rename(spec.DataDir, spec.DataDir+".swapped"); err != nil {
+				return e, err
+			}
+			specs = append(specs, spec)
 		}
-		if deleted == "" || rep.Keys.Indeterminate != 1 || rep.Keys.Lost != 0 {
-			t.Fatalf("deleted %q, keys %+v: want the deleted key excused by its delete in doubt", deleted, rep.Keys)
+		if err := recovery.RestoreAll(env.Drill, env.Snapshot.Path, specs, false, 0); err != nil {
+			return e, fmt.Errorf("test double: restore %s's older disk: %w", s.Name(), err)
+		}
+		e.Detail += fmt.Sprintf("; %s's data dir swapped for the snapshot at revision %d", s.Name(), env.Snapshot.Revision)
+	}
+	return e, nil
+}
+
+// TestFailPathSurvivorOnAnOlderDisk: force-new-cluster from a survivor whose
+// data dir is older than what it had applied before the fault.
+func TestFailPathSurvivorOnAnOlderDisk(t *testing.T) {
+	onEmbeddedAndProcess(t, func(t *testing.T, o Options) {
+		sc := lookupScenario(t, "quorum-loss/force-new-cluster")
+		sc.Fault, sc.Backup = olderSurvivorDisk{}, BackupLive
+		rep, err := runFailPath(t, sc, o)
+		failPathAt(t, rep, err, "recover", fmt.Sprintf("%s: survivor m", recovery.FindingSurvivorLostHistory))
+		if !strings.Contains(rep.Failures[0], fmt.Sprintf("came back at revision %d, below", rep.Snapshot.Revision)) {
+			t.Fatalf("failures %q: want the survivor back at the snapshot's revision %d", rep.Failures, rep.Snapshot.Revision)
 		}
 	})
 }
