@@ -880,6 +880,26 @@ func TestRunbookRecoveryGuide(t *testing.T) {
 	}
 }
 
+// TestUnreadableBackup: a backup that cannot be read at all is the
+// procedure's failure, not bad input: exit 1 with the reason, at the
+// snapshot step, and the run directory kept.
+func TestUnreadableBackup(t *testing.T) {
+	tmp := t.TempDir()
+	r := runCLIIn(t, repoRoot(t), env(tmp), "run", scenario, "--recovery", "runbook",
+		"--runbook", "scenarios/testdata/runbooks/unreadable-backup.sh", "--keys", "200")
+	if r.code != 1 || !strings.Contains(r.stdout, "step snapshot: the runbook's snapshot: status of snapshot") {
+		t.Fatalf("exit status %d, want 1 with the snapshot step's reason\n%v", r.code, r)
+	}
+	assertNoProcessIn(t, tmp)
+	entries, err := os.ReadDir(tmp)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("TMPDIR holds %v (%v), want the kept run directory", entries, err)
+	}
+	if err := os.RemoveAll(filepath.Join(tmp, entries[0].Name())); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestRunbookFails: a runbook that gives up fails the drill (exit 1), and
 // its run directory is kept with the runbook's output, named on stdout.
 func TestRunbookFails(t *testing.T) {
