@@ -106,6 +106,10 @@ func (o Options) StepDeadline(name string) time.Duration {
 		return d
 	case "first-write":
 		return stepBase + 10*el
+	case "check-history":
+		// porcupine checks one key's few operations at a time: tens of
+		// thousands of operations a second on one core.
+		return stepBase + time.Duration(o.Keys+o.writesAfter())*time.Second/20000
 	case "verify":
 		return stepBase + 2*o.ioTime() + time.Duration(o.Keys)*time.Second/(100*minWriteRate)
 	}
@@ -126,7 +130,7 @@ func (o Options) DrillDeadline() time.Duration {
 		return o.Timeout
 	}
 	var sum time.Duration
-	for _, s := range []string{"start-cluster", "workload", "snapshot", "workload-after-snapshot", "fault", "confirm-fault", "copy-db", "recover", "first-write", "verify"} {
+	for _, s := range []string{"start-cluster", "workload", "snapshot", "workload-after-snapshot", "fault", "confirm-fault", "copy-db", "recover", "first-write", "verify", "check-history"} {
 		sum += o.StepDeadline(s)
 	}
 	return sum + cleanupTimeout

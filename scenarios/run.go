@@ -115,7 +115,7 @@ func (r *runner) finish(ctx context.Context) {
 	d, rep := r.d, r.rep
 	// A failed runbook keeps its run directory: its output is the evidence;
 	// so does a drill that passed a deadline: its member logs are.
-	keep := r.o.Keep || rep.Deadline != nil || r.flooded
+	keep := r.o.Keep || rep.Deadline != nil || r.flooded || r.nonLinear
 	if rb, ok := r.sc.Recovery.(recovery.Runbook); ok {
 		for _, phase := range []string{"backup", "restore"} {
 			if p := rb.LogPath(d, phase); fileExists(p) {
@@ -177,6 +177,8 @@ type runner struct {
 	abandoned []abandoned
 	// flooded: a member flooded its log (kept as evidence).
 	flooded bool
+	// nonLinear: the history is not linearizable (its view is evidence).
+	nonLinear bool
 }
 
 // step runs one stage within its deadline, times it and records it. A stage
@@ -272,12 +274,14 @@ func (r *runner) pipeline(ctx context.Context) error {
 	if err := r.run(ctx, steps); err != nil {
 		return err
 	}
-	if r.outcome.Cluster == nil {
-		// The recovery refused its backup, as the scenario wants: nothing
-		// to write to or verify.
-		return nil
+	if r.outcome.Cluster != nil {
+		// (Without one, the recovery refused its backup, as the scenario
+		// wants: nothing to write to or verify.)
+		if err := r.run(ctx, append(r.actStages(sc.After), stage{"first-write", r.firstWrite}, stage{"verify", r.verify})); err != nil {
+			return err
+		}
 	}
-	return r.run(ctx, append(r.actStages(sc.After), stage{"first-write", r.firstWrite}, stage{"verify", r.verify}))
+	return r.run(ctx, []stage{{"check-history", r.checkHistory}})
 }
 
 // run runs stages in order until one fails or ctx ends.

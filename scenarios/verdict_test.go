@@ -23,6 +23,7 @@ import (
 	"github.com/etcd-drill/etcd-drill/harness"
 	"github.com/etcd-drill/etcd-drill/harness/backend"
 	"github.com/etcd-drill/etcd-drill/harness/etcdtest"
+	"github.com/etcd-drill/etcd-drill/harness/linearize"
 	"github.com/etcd-drill/etcd-drill/harness/verify"
 	"github.com/etcd-drill/etcd-drill/harness/workload"
 	"github.com/etcd-drill/etcd-drill/recovery"
@@ -377,6 +378,56 @@ func TestFailPathSurvivorOnAnOlderDisk(t *testing.T) {
 		failPathAt(t, rep, err, "recover", fmt.Sprintf("%s: survivor m", recovery.FindingSurvivorLostHistory))
 		if !strings.Contains(rep.Failures[0], fmt.Sprintf("came back at revision %d, below", rep.Snapshot.Revision)) {
 			t.Fatalf("failures %q: want the survivor back at the snapshot's revision %d", rep.Failures, rep.Snapshot.Revision)
+		}
+	})
+}
+
+// revisionGoesBack is a doctored ledger: two puts of a key no one else
+// writes, the second sent after the first was answered, yet answered with
+// a lower revision, as a proxy replaying old answers would. Both are above
+// the backup's revision, so the keyspace check expects the key absent and
+// finds it so: only the history check can see it.
+type revisionGoesBack struct{ faults.KillMajority }
+
+func (revisionGoesBack) Name() string { return "revision-goes-back" }
+
+func (f revisionGoesBack) Inject(_ context.Context, env faults.Env) (harness.Effect, error) {
+	now := time.Now()
+	top := env.Ledger.MaxRevision() + 100
+	key := workload.DefaultPrefix + "doctored"
+	env.Ledger.Record(workload.Op{Writer: 999, Seq: 1, Kind: workload.Put, Key: key, Value: "a", Outcome: workload.Acknowledged, Revision: top, Sent: now, Done: now.Add(time.Millisecond)})
+	env.Ledger.Record(workload.Op{Writer: 999, Seq: 2, Kind: workload.Put, Key: key, Value: "b", Outcome: workload.Acknowledged, Revision: top - 1, Sent: now.Add(2 * time.Millisecond), Done: now.Add(3 * time.Millisecond)})
+	return harness.Effect{Fault: f.Name(), At: now, Detail: "two answers recorded with revisions going back"}, nil
+}
+
+func (revisionGoesBack) Confirm(_ context.Context, _ faults.Env, e harness.Effect) (harness.Effect, error) {
+	return e, nil
+}
+
+// TestFailPathNotLinearizable: a history whose revisions go back fails the
+// drill with not-linearizable, keeps the run directory and writes
+// porcupine's view of the history in it.
+func TestFailPathNotLinearizable(t *testing.T) {
+	onEmbeddedAndProcess(t, func(t *testing.T, o Options) {
+		sc := lookupScenario(t, "quorum-loss/snapshot-restore")
+		sc.After = append(sc.After, Act{Fault: revisionGoesBack{}})
+		rep, err := runDrill(t, sc, o)
+		if err != nil || rep.Passed {
+			t.Fatalf("run: %v, passed %v: want the drill to fail its history check", err, rep.Passed)
+		}
+		if len(rep.Failures) != 1 || !strings.HasPrefix(rep.Failures[0], linearize.FindingNotLinearizable+": ") {
+			t.Fatalf("failures %q: want only %s", rep.Failures, linearize.FindingNotLinearizable)
+		}
+		l := rep.Linearizability
+		if l == nil || l.Verdict != "Illegal" || l.Operations < o.Keys {
+			t.Fatalf("linearizability %+v", l)
+		}
+		if !rep.Kept || !strings.HasPrefix(l.Visualization, rep.RunDir) {
+			t.Fatalf("kept %v, run dir %q, view %q: want the view kept in the run directory", rep.Kept, rep.RunDir, l.Visualization)
+		}
+		b, err := os.ReadFile(l.Visualization)
+		if err != nil || !strings.Contains(string(b), "doctored") {
+			t.Fatalf("the view does not show the doctored key (%d bytes, %v)", len(b), err)
 		}
 	})
 }

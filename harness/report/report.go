@@ -27,6 +27,16 @@ type Snapshot struct {
 	Floor int64 `json:"floor"`
 }
 
+// Linearizability is what the check of the history found: porcupine's
+// verdict (Ok, Illegal, or Unknown when it ran out of time) over the
+// operations, and where its HTML view of an illegal history is.
+type Linearizability struct {
+	Operations    int     `json:"operations"`
+	Seconds       float64 `json:"seconds"`
+	Verdict       string  `json:"verdict"`
+	Visualization string  `json:"visualization,omitempty"`
+}
+
 // Keys counts the keyspace check.
 type Keys struct {
 	// Acknowledged counts every acknowledged write of the drill.
@@ -150,6 +160,8 @@ type Report struct {
 	Incidents []Incident `json:"incidents,omitempty"`
 	// Deadline is the step that passed its deadline, if one did.
 	Deadline *Deadline `json:"deadline,omitempty"`
+	// Linearizability is the check of the ledgered history, if it ran.
+	Linearizability *Linearizability `json:"linearizability,omitempty"`
 	// RunbookLogs are the outputs of an operator's runbook, kept when the
 	// drill fails.
 	RunbookLogs []string `json:"runbook_logs,omitempty"`

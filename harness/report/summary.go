@@ -78,6 +78,9 @@ func (r *Report) WriteSummary(w io.Writer, withSteps bool) {
 		}
 		fmt.Fprintf(w, "%-9s %s: want %s, got %s\n", f.Kind+":", f.Key, f.Want, f.Got)
 	}
+	if l := r.Linearizability; l != nil && l.Visualization != "" {
+		fmt.Fprintf(w, "history:  %s over %d operations; see %s\n", l.Verdict, l.Operations, l.Visualization)
+	}
 	for _, l := range r.RunbookLogs {
 		fmt.Fprintf(w, "runbook:  output in %s\n", l)
 	}

@@ -68,8 +68,8 @@ type Op struct {
 	Deleted int64
 	Err     string
 	// Sent is when the write was sent: one sent after a backup was taken
-	// cannot be in it.
-	Sent time.Time
+	// cannot be in it. Done is when its answer came (zero if none did).
+	Sent, Done time.Time
 }
 
 // Ledger is the append-only record of every write. It is safe for concurrent use.

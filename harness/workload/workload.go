@@ -137,6 +137,9 @@ func (w *Workload) Run(ctx context.Context, cli *clientv3.Client, n int, progres
 				op := wr.next(w.cfg)
 				op.Sent = time.Now()
 				w.send(ctx, cli, &op)
+				if op.Outcome != Indeterminate {
+					op.Done = time.Now()
+				}
 				wr.settle(op)
 				w.ledger.Record(op)
 				counts[op.Outcome].Add(1)

@@ -1,0 +1,223 @@
+// Package linearize checks a ledgered history for linearizability with
+// porcupine, against a model of one etcd key: puts, deletes and reads, each
+// answered with the store's revision. The history is partitioned by key, so
+// a check stays fast however many keys there are.
+//
+// A write without an answer (indeterminate) is taken as applied at some
+// moment after it was sent: its response time is the end of time, so it can
+// be placed last, where applying it changes nothing anyone saw. A refused
+// write (failed) was not applied and is left out.
+package linearize
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+
+	"github.com/etcd-drill/etcd-drill/harness/workload"
+)
+
+// FindingNotLinearizable names a history no order of its operations explains.
+const FindingNotLinearizable = "not-linearizable"
+
+// Read is one read of a key and its answer, for histories that hold reads.
+type Read struct {
+	Key        string
+	Writer     int
+	Sent, Done time.Time
+	// Revision is the store's revision in the answer's header; Present,
+	// Value and ModRevision what the read found.
+	Revision    int64
+	Present     bool
+	Value       string
+	ModRevision int64
+}
+
+// input is what an operation asked.
+type input struct {
+	kind  workload.Kind // 0: a read
+	value string
+}
+
+// output is what etcd answered; known is false for a write in doubt.
+type output struct {
+	known    bool
+	revision int64
+	deleted  int64
+	present  bool
+	value    string
+	modRev   int64
+}
+
+// state is one key as the model holds it: its value and the revision that
+// set it (-1: a write in doubt set it, at a revision no one was told), and
+// the highest store revision any answer about it carried, which the store
+// never goes back below.
+type state struct {
+	present bool
+	value   string
+	modRev  int64
+	seen    int64
+}
+
+// step applies one operation to a key; ok is false when the answer cannot
+// follow from st.
+func step(st state, in input, out output) (bool, state) {
+	switch in.kind {
+	case workload.Put:
+		if !out.known {
+			return true, state{present: true, value: in.value, modRev: -1, seen: st.seen}
+		}
+		return out.revision > st.seen, state{present: true, value: in.value, modRev: out.revision, seen: out.revision}
+	case workload.Delete:
+		if !out.known {
+			return true, state{seen: st.seen}
+		}
+		if out.deleted == 1 {
+			return st.present && out.revision > st.seen, state{seen: out.revision}
+		}
+		return !st.present && out.revision >= st.seen, state{seen: out.revision}
+	default: // a read
+		if out.revision < st.seen || out.present != st.present {
+			return false, st
+		}
+		if out.present && (out.value != st.value || (st.modRev >= 0 && out.modRev != st.modRev)) {
+			return false, st
+		}
+		next := st
+		next.seen = out.revision
+		if out.present && st.modRev < 0 {
+			// The read tells the revision the write in doubt got.
+			next.modRev = out.modRev
+			if out.modRev <= st.seen {
+				return false, st
+			}
+		}
+		return true, next
+	}
+}
+
+// model is the porcupine model of one key.
+func model() porcupine.Model {
+	return porcupine.Model{
+		Partition: byKey,
+		Init:      func() any { return state{} },
+		Step: func(s, in, out any) (bool, any) {
+			return step(s.(state), in.(input), out.(output))
+		},
+		DescribeOperation: func(in, out any) string { return describe(in.(input), out.(output)) },
+		DescribeState: func(s any) string {
+			st := s.(state)
+			if !st.present {
+				return fmt.Sprintf("absent (store at %d)", st.seen)
+			}
+			return fmt.Sprintf("%q@%d (store at %d)", st.value, st.modRev, st.seen)
+		},
+		DescribeOperationMetadata: func(m any) string { return m.(string) },
+	}
+}
+
+func describe(in input, out output) string {
+	var what string
+	switch in.kind {
+	case workload.Put:
+		what = fmt.Sprintf("put %q", in.value)
+	case workload.Delete:
+		what = "delete"
+	default:
+		what = "get"
+	}
+	switch {
+	case !out.known:
+		return what + " -> no answer"
+	case in.kind == workload.Delete:
+		return fmt.Sprintf("%s -> deleted %d @%d", what, out.deleted, out.revision)
+	case in.kind == 0 && out.present:
+		return fmt.Sprintf("%s -> %q mod %d @%d", what, out.value, out.modRev, out.revision)
+	case in.kind == 0:
+		return fmt.Sprintf("%s -> absent @%d", what, out.revision)
+	}
+	return fmt.Sprintf("%s -> @%d", what, out.revision)
+}
+
+// byKey partitions a history by the key in each operation's metadata.
+func byKey(history []porcupine.Operation) [][]porcupine.Operation {
+	idx := map[string]int{}
+	var parts [][]porcupine.Operation
+	for _, op := range history {
+		k := op.Metadata.(string)
+		i, ok := idx[k]
+		if !ok {
+			i = len(parts)
+			idx[k] = i
+			parts = append(parts, nil)
+		}
+		parts[i] = append(parts[i], op)
+	}
+	return parts
+}
+
+// History turns ledgered writes, and reads if any, into porcupine operations.
+func History(ops []workload.Op, reads []Read) []porcupine.Operation {
+	out := make([]porcupine.Operation, 0, len(ops)+len(reads))
+	for _, op := range ops {
+		if op.Outcome == workload.Failed {
+			continue
+		}
+		o := porcupine.Operation{
+			ClientId: op.Writer,
+			Input:    input{kind: op.Kind, value: op.Value},
+			Call:     op.Sent.UnixNano(),
+			Return:   math.MaxInt64,
+			Output:   output{},
+			Metadata: op.Key,
+		}
+		if op.Outcome == workload.Acknowledged {
+			o.Return = op.Done.UnixNano()
+			o.Output = output{known: true, revision: op.Revision, deleted: op.Deleted}
+		}
+		out = append(out, o)
+	}
+	for _, r := range reads {
+		out = append(out, porcupine.Operation{
+			ClientId: r.Writer,
+			Input:    input{},
+			Call:     r.Sent.UnixNano(),
+			Return:   r.Done.UnixNano(),
+			Output:   output{known: true, revision: r.Revision, present: r.Present, value: r.Value, modRev: r.ModRevision},
+			Metadata: r.Key,
+		})
+	}
+	return out
+}
+
+// Result is what a check found.
+type Result struct {
+	// Operations checked, and how long the check took.
+	Operations int
+	Elapsed    time.Duration
+	// Verdict is porcupine's: Ok, Illegal, or Unknown (out of time).
+	Verdict porcupine.CheckResult
+	info    porcupine.LinearizationInfo
+}
+
+// OK says no violation was found (Unknown, out of time, is not a violation
+// found; the report says it).
+func (r Result) OK() bool { return r.Verdict != porcupine.Illegal }
+
+// Check checks history within timeout.
+func Check(history []porcupine.Operation, timeout time.Duration) Result {
+	start := time.Now()
+	verdict, info := porcupine.CheckOperationsVerbose(model(), history, timeout)
+	return Result{Operations: len(history), Elapsed: time.Since(start), Verdict: verdict, info: info}
+}
+
+// Visualize writes porcupine's HTML view of the history: each key's
+// operations on a time line, the longest linearizable prefix, where it
+// breaks.
+func (r Result) Visualize(w io.Writer) error {
+	return porcupine.Visualize(model(), r.info, w)
+}

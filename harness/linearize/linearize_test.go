@@ -1,0 +1,135 @@
+package linearize
+
+import (
+	"bytes"
+	"fmt"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/etcd-drill/etcd-drill/harness/etcdtest"
+	"github.com/etcd-drill/etcd-drill/harness/workload"
+)
+
+// t0 is the start of every synthetic history; at(n) is n ms after it.
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func at(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+
+const key = "/d/w0/k0"
+
+// put, del and doubt build writes of key by writer w, sent at from and
+// answered at to (ms).
+func put(w int, value string, rev int64, from, to int) workload.Op {
+	return workload.Op{Writer: w, Kind: workload.Put, Key: key, Value: value, Outcome: workload.Acknowledged, Revision: rev, Sent: at(from), Done: at(to)}
+}
+
+func del(w int, deleted, rev int64, from, to int) workload.Op {
+	return workload.Op{Writer: w, Kind: workload.Delete, Key: key, Outcome: workload.Acknowledged, Revision: rev, Deleted: deleted, Sent: at(from), Done: at(to)}
+}
+
+func doubt(w int, value string, from int) workload.Op {
+	return workload.Op{Writer: w, Kind: workload.Put, Key: key, Value: value, Outcome: workload.Indeterminate, Sent: at(from)}
+}
+
+func get(w int, value string, modRev, rev int64, from, to int) Read {
+	return Read{Key: key, Writer: w, Sent: at(from), Done: at(to), Revision: rev, Present: value != "", Value: value, ModRevision: modRev}
+}
+
+func TestCheck(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		ops   []workload.Op
+		reads []Read
+		want  porcupine.CheckResult
+	}{
+		{"puts one after another, revisions rising", []workload.Op{put(0, "a", 10, 0, 1), put(0, "b", 12, 2, 3)}, nil, porcupine.Ok},
+		{"a put answered below the revision of a put that ended before it began", []workload.Op{put(0, "a", 10, 0, 1), put(0, "b", 9, 2, 3)}, nil, porcupine.Illegal},
+		{"two writers' overlapping puts, in either revision order", []workload.Op{put(0, "a", 11, 0, 5), put(1, "b", 10, 1, 4)}, nil, porcupine.Ok},
+		{"a delete of a live key deletes it", []workload.Op{put(0, "a", 10, 0, 1), del(0, 1, 11, 2, 3)}, nil, porcupine.Ok},
+		{"a delete that found nothing after an acknowledged put", []workload.Op{put(0, "a", 10, 0, 1), del(0, 0, 11, 2, 3)}, nil, porcupine.Illegal},
+		{"a delete that deleted a key never written", []workload.Op{del(0, 1, 11, 2, 3)}, nil, porcupine.Illegal},
+		{"a read sees the last acknowledged put", []workload.Op{put(0, "a", 10, 0, 1), put(0, "b", 12, 2, 3)}, []Read{get(1, "b", 12, 12, 4, 5)}, porcupine.Ok},
+		{"a read sees an older value after a newer was acknowledged", []workload.Op{put(0, "a", 10, 0, 1), put(0, "b", 12, 2, 3)}, []Read{get(1, "a", 10, 12, 4, 5)}, porcupine.Illegal},
+		{"a read sees a value never written", []workload.Op{put(0, "a", 10, 0, 1)}, []Read{get(1, "z", 10, 10, 4, 5)}, porcupine.Illegal},
+		{"a read sees the right value at another mod revision", []workload.Op{put(0, "a", 10, 0, 1)}, []Read{get(1, "a", 11, 11, 4, 5)}, porcupine.Illegal},
+		{"a read's store revision goes back", []workload.Op{put(0, "a", 10, 0, 1)}, []Read{get(1, "a", 10, 15, 2, 3), get(1, "a", 10, 14, 4, 5)}, porcupine.Illegal},
+		{"a read during two overlapping puts may see either", []workload.Op{put(0, "a", 11, 0, 5), put(1, "b", 10, 1, 4)}, []Read{get(2, "b", 10, 10, 2, 3)}, porcupine.Ok},
+		{"after both, a read sees the higher revision's value", []workload.Op{put(0, "a", 11, 0, 5), put(1, "b", 10, 1, 4)}, []Read{get(2, "b", 10, 11, 6, 7)}, porcupine.Illegal},
+		{"a put in doubt never seen", []workload.Op{put(0, "a", 10, 0, 1), doubt(0, "b", 2)}, []Read{get(1, "a", 10, 10, 3, 4)}, porcupine.Ok},
+		{"a put in doubt seen by a later read", []workload.Op{put(0, "a", 10, 0, 1), doubt(0, "b", 2)}, []Read{get(1, "b", 13, 13, 5, 6)}, porcupine.Ok},
+		{"a put in doubt seen at a revision below one seen before it", []workload.Op{put(0, "a", 10, 0, 1), doubt(0, "b", 2)}, []Read{get(1, "b", 9, 13, 5, 6)}, porcupine.Illegal},
+		{"a refused put is never applied", []workload.Op{put(0, "a", 10, 0, 1), {Writer: 0, Kind: workload.Put, Key: key, Value: "b", Outcome: workload.Failed, Sent: at(2), Done: at(3)}}, []Read{get(1, "b", 11, 11, 5, 6)}, porcupine.Illegal},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Check(History(tc.ops, tc.reads), 5*time.Second)
+			if r.Verdict != tc.want {
+				t.Fatalf("verdict %s, want %s", r.Verdict, tc.want)
+			}
+			if r.OK() != (tc.want == porcupine.Ok) {
+				t.Fatalf("OK() = %v with verdict %s", r.OK(), r.Verdict)
+			}
+		})
+	}
+}
+
+// TestPartitionsByKey: a violation on one key is found among many keys
+// that are fine, and each key is checked on its own.
+func TestPartitionsByKey(t *testing.T) {
+	var ops []workload.Op
+	for i := range 2000 {
+		k := fmt.Sprintf("/d/w0/k%d", i)
+		ops = append(ops, workload.Op{Writer: 0, Kind: workload.Put, Key: k, Value: "v", Outcome: workload.Acknowledged, Revision: int64(i + 2), Sent: at(2 * i), Done: at(2*i + 1)})
+	}
+	if r := Check(History(ops, nil), 5*time.Second); r.Verdict != porcupine.Ok || r.Operations != 2000 {
+		t.Fatalf("verdict %s over %d operations, want ok over 2000", r.Verdict, r.Operations)
+	}
+	bad := append(ops, del(1, 0, 5000, 5000, 5001), put(1, "a", 4000, 4000, 4001))
+	r := Check(History(bad, nil), 5*time.Second)
+	if r.Verdict != porcupine.Illegal {
+		t.Fatalf("verdict %s, want illegal", r.Verdict)
+	}
+	var html bytes.Buffer
+	if err := r.Visualize(&html); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(html.String(), "deleted 0 @5000") {
+		t.Fatalf("the visualization does not show the offending delete (%d bytes)", html.Len())
+	}
+}
+
+// TestWorkloadAgainstEtcd: a real workload's ledger against a real etcd is
+// linearizable.
+func TestWorkloadAgainstEtcd(t *testing.T) {
+	ep := etcdtest.Single(t, nil)
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{ep}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	cfg := workload.DefaultConfig()
+	cfg.Seed = 7
+	ledger := workload.NewLedger()
+	w, err := workload.New(cfg, ledger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Run(context.Background(), cli, 3000, nil); err != nil {
+		t.Fatal(err)
+	}
+	ops := ledger.Ops()
+	for _, op := range ops {
+		if op.Sent.IsZero() || (op.Outcome == workload.Acknowledged && op.Done.Before(op.Sent)) {
+			t.Fatalf("op without its times: %+v", op)
+		}
+	}
+	r := Check(History(ops, nil), 5*time.Second)
+	if r.Verdict != porcupine.Ok || r.Operations != len(ops) {
+		t.Fatalf("verdict %s over %d of %d operations", r.Verdict, r.Operations, len(ops))
+	}
+	t.Logf("%d operations checked in %v", r.Operations, r.Elapsed)
+}

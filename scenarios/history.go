@@ -1,0 +1,57 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+
+	"github.com/etcd-drill/etcd-drill/harness/linearize"
+	"github.com/etcd-drill/etcd-drill/harness/report"
+)
+
+// checkHistory checks the ledgered history for linearizability: every answer
+// etcd gave must follow from some order of the operations that respects
+// real time. An illegal history fails the drill and keeps the run directory
+// with porcupine's view of it.
+func (r *runner) checkHistory(ctx context.Context) (string, error) {
+	// porcupine takes a timeout, not a context: leave the step time to
+	// write the view.
+	timeout := 10 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = max(time.Until(dl)-5*time.Second, time.Second)
+	}
+	res := linearize.Check(linearize.History(r.ledger().Ops(), nil), timeout)
+	l := &report.Linearizability{Operations: res.Operations, Seconds: res.Elapsed.Seconds(), Verdict: string(res.Verdict)}
+	r.rep.Linearizability = l
+	detail := fmt.Sprintf("%d operations: %s in %v", res.Operations, res.Verdict, res.Elapsed.Round(time.Millisecond))
+	switch res.Verdict {
+	case porcupine.Unknown:
+		r.rep.Note(fmt.Sprintf("the linearizability check of %d operations was not decided within %v", res.Operations, timeout))
+	case porcupine.Illegal:
+		path := filepath.Join(r.d.RunDir, "history.html")
+		if err := writeView(path, res); err != nil {
+			return detail, err
+		}
+		l.Visualization = path
+		r.nonLinear = true
+		r.rep.Fail("%s: no order of the %d operations explains the answers etcd gave (porcupine's view: %s)",
+			linearize.FindingNotLinearizable, res.Operations, path)
+	}
+	return detail, nil
+}
+
+func writeView(path string, res linearize.Result) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("write the history's view: %w", err)
+	}
+	if err := res.Visualize(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write the history's view: %w", err)
+	}
+	return f.Close()
+}
