@@ -261,9 +261,9 @@ func TestFailPathSurvivorLostHistory(t *testing.T) {
 // delete of it, sent at sent(the backup's time). A write in doubt sent
 // before the backup could have deleted the key; one sent after could not.
 type deleteInDoubt struct {
-	faults.KillMajority // Needs, and a name nobody reads
-	sent                func(taken time.Time) time.Time
-	deleted             *string
+	deleteAKey // Needs and Confirm
+	sent       func(taken time.Time) time.Time
+	deleted    *string
 }
 
 func (deleteInDoubt) Name() string { return "delete-in-doubt" }
@@ -300,10 +300,6 @@ func (f deleteInDoubt) Inject(ctx context.Context, env faults.Env) (harness.Effe
 		return e, nil
 	}
 	return e, errors.New("test double: no key of the backup in the recovered keyspace to delete")
-}
-
-func (deleteInDoubt) Confirm(_ context.Context, _ faults.Env, e harness.Effect) (harness.Effect, error) {
-	return e, nil
 }
 
 // TestFailPathDoubtSentAfterBackup: a write in doubt sent after the backup
@@ -387,7 +383,7 @@ func TestFailPathSurvivorOnAnOlderDisk(t *testing.T) {
 // a lower revision, as a proxy replaying old answers would. Both are above
 // the backup's revision, so the keyspace check expects the key absent and
 // finds it so: only the history check can see it.
-type revisionGoesBack struct{ faults.KillMajority }
+type revisionGoesBack struct{ deleteAKey }
 
 func (revisionGoesBack) Name() string { return "revision-goes-back" }
 
@@ -398,10 +394,6 @@ func (f revisionGoesBack) Inject(_ context.Context, env faults.Env) (harness.Eff
 	env.Ledger.Record(workload.Op{Writer: 999, Seq: 1, Kind: workload.Put, Key: key, Value: "a", Outcome: workload.Acknowledged, Revision: top, Sent: now, Done: now.Add(time.Millisecond)})
 	env.Ledger.Record(workload.Op{Writer: 999, Seq: 2, Kind: workload.Put, Key: key, Value: "b", Outcome: workload.Acknowledged, Revision: top - 1, Sent: now.Add(2 * time.Millisecond), Done: now.Add(3 * time.Millisecond)})
 	return harness.Effect{Fault: f.Name(), At: now, Detail: "two answers recorded with revisions going back"}, nil
-}
-
-func (revisionGoesBack) Confirm(_ context.Context, _ faults.Env, e harness.Effect) (harness.Effect, error) {
-	return e, nil
 }
 
 // TestFailPathNotLinearizable: a history whose revisions go back fails the
