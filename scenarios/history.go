@@ -24,7 +24,7 @@ func (r *runner) checkHistory(ctx context.Context) (string, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = max(time.Until(dl)-5*time.Second, time.Second)
 	}
-	res := linearize.Check(linearize.History(r.ledger().Ops(), nil), timeout)
+	res := linearize.Check(linearize.History(r.ledger().Ops(), r.ledger().Reads()), timeout)
 	l := &report.Linearizability{Operations: res.Operations, Seconds: res.Elapsed.Seconds(), Verdict: string(res.Verdict)}
 	r.rep.Linearizability = l
 	detail := fmt.Sprintf("%d operations: %s in %v", res.Operations, res.Verdict, res.Elapsed.Round(time.Millisecond))

@@ -107,6 +107,9 @@ func Validate(sc Scenario, o Options) error {
 	if o.Keys < sc.MinKeys {
 		return fmt.Errorf("scenario %s needs --keys %d or more, got %d", sc.Name, sc.MinKeys, o.Keys)
 	}
+	if r := o.Workload.ReadRatio; !(r >= 0 && r <= 1) {
+		return fmt.Errorf("--read-ratio %v: must be between 0 and 1", r)
+	}
 	if err := o.Workload.Validate(); err != nil {
 		return err
 	}

@@ -58,8 +58,9 @@ func (r *runner) write(ctx context.Context, phase string, n int) (string, error)
 		r.rep.Workload.AfterSnapshot = st.Total()
 	}
 	r.rep.Workload.Writes += st.Total()
-	detail := fmt.Sprintf("%d writes: %d acknowledged, %d failed, %d indeterminate, %.0f acked/s",
-		st.Total(), st.Acknowledged, st.Failed, st.Indeterminate, st.PerSecond())
+	r.rep.Workload.Reads += st.Reads
+	detail := fmt.Sprintf("%d writes: %d acknowledged, %d failed, %d indeterminate, %.0f acked/s; %d reads",
+		st.Total(), st.Acknowledged, st.Failed, st.Indeterminate, st.PerSecond(), st.Reads)
 	if err != nil {
 		return detail, err
 	}

@@ -42,6 +42,7 @@ func newRunFlags() (*flag.FlagSet, *runFlags) {
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of the workload's choices")
 	fs.IntVar(&o.Workload.Concurrency, "concurrency", o.Workload.Concurrency, "concurrent writers")
 	fs.IntVar(&o.Workload.ValueSize, "value-size", o.Workload.ValueSize, "bytes per value")
+	fs.Float64Var(&o.Workload.ReadRatio, "read-ratio", o.Workload.ReadRatio, "chance that a writer reads back one of its keys after a write (0 to 1)")
 	fs.StringVar(&o.Recovery, "recovery", "", "replace the scenario's recovery: runbook (with --runbook)")
 	fs.StringVar(&o.Runbook, "runbook", "", "the operator's recovery executable, run as FILE backup and FILE restore (see README)")
 	fs.DurationVar(&o.RunbookTimeout, "runbook-timeout", 2*time.Minute, "bound on each runbook phase, and on the wait for the cluster it brings up")

@@ -23,19 +23,6 @@ import (
 // FindingNotLinearizable names a history no order of its operations explains.
 const FindingNotLinearizable = "not-linearizable"
 
-// Read is one read of a key and its answer, for histories that hold reads.
-type Read struct {
-	Key        string
-	Writer     int
-	Sent, Done time.Time
-	// Revision is the store's revision in the answer's header; Present,
-	// Value and ModRevision what the read found.
-	Revision    int64
-	Present     bool
-	Value       string
-	ModRevision int64
-}
-
 // input is what an operation asked.
 type input struct {
 	kind  workload.Kind // 0: a read
@@ -161,7 +148,7 @@ func byKey(history []porcupine.Operation) [][]porcupine.Operation {
 }
 
 // History turns ledgered writes, and reads if any, into porcupine operations.
-func History(ops []workload.Op, reads []Read) []porcupine.Operation {
+func History(ops []workload.Op, reads []workload.Read) []porcupine.Operation {
 	out := make([]porcupine.Operation, 0, len(ops)+len(reads))
 	for _, op := range ops {
 		if op.Outcome == workload.Failed {

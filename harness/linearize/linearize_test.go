@@ -36,15 +36,15 @@ func doubt(w int, value string, from int) workload.Op {
 	return workload.Op{Writer: w, Kind: workload.Put, Key: key, Value: value, Outcome: workload.Indeterminate, Sent: at(from)}
 }
 
-func get(w int, value string, modRev, rev int64, from, to int) Read {
-	return Read{Key: key, Writer: w, Sent: at(from), Done: at(to), Revision: rev, Present: value != "", Value: value, ModRevision: modRev}
+func get(w int, value string, modRev, rev int64, from, to int) workload.Read {
+	return workload.Read{Key: key, Writer: w, Sent: at(from), Done: at(to), Revision: rev, Present: value != "", Value: value, ModRevision: modRev}
 }
 
 func TestCheck(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		ops   []workload.Op
-		reads []Read
+		reads []workload.Read
 		want  porcupine.CheckResult
 	}{
 		{"puts one after another, revisions rising", []workload.Op{put(0, "a", 10, 0, 1), put(0, "b", 12, 2, 3)}, nil, porcupine.Ok},
@@ -53,17 +53,17 @@ func TestCheck(t *testing.T) {
 		{"a delete of a live key deletes it", []workload.Op{put(0, "a", 10, 0, 1), del(0, 1, 11, 2, 3)}, nil, porcupine.Ok},
 		{"a delete that found nothing after an acknowledged put", []workload.Op{put(0, "a", 10, 0, 1), del(0, 0, 11, 2, 3)}, nil, porcupine.Illegal},
 		{"a delete that deleted a key never written", []workload.Op{del(0, 1, 11, 2, 3)}, nil, porcupine.Illegal},
-		{"a read sees the last acknowledged put", []workload.Op{put(0, "a", 10, 0, 1), put(0, "b", 12, 2, 3)}, []Read{get(1, "b", 12, 12, 4, 5)}, porcupine.Ok},
-		{"a read sees an older value after a newer was acknowledged", []workload.Op{put(0, "a", 10, 0, 1), put(0, "b", 12, 2, 3)}, []Read{get(1, "a", 10, 12, 4, 5)}, porcupine.Illegal},
-		{"a read sees a value never written", []workload.Op{put(0, "a", 10, 0, 1)}, []Read{get(1, "z", 10, 10, 4, 5)}, porcupine.Illegal},
-		{"a read sees the right value at another mod revision", []workload.Op{put(0, "a", 10, 0, 1)}, []Read{get(1, "a", 11, 11, 4, 5)}, porcupine.Illegal},
-		{"a read's store revision goes back", []workload.Op{put(0, "a", 10, 0, 1)}, []Read{get(1, "a", 10, 15, 2, 3), get(1, "a", 10, 14, 4, 5)}, porcupine.Illegal},
-		{"a read during two overlapping puts may see either", []workload.Op{put(0, "a", 11, 0, 5), put(1, "b", 10, 1, 4)}, []Read{get(2, "b", 10, 10, 2, 3)}, porcupine.Ok},
-		{"after both, a read sees the higher revision's value", []workload.Op{put(0, "a", 11, 0, 5), put(1, "b", 10, 1, 4)}, []Read{get(2, "b", 10, 11, 6, 7)}, porcupine.Illegal},
-		{"a put in doubt never seen", []workload.Op{put(0, "a", 10, 0, 1), doubt(0, "b", 2)}, []Read{get(1, "a", 10, 10, 3, 4)}, porcupine.Ok},
-		{"a put in doubt seen by a later read", []workload.Op{put(0, "a", 10, 0, 1), doubt(0, "b", 2)}, []Read{get(1, "b", 13, 13, 5, 6)}, porcupine.Ok},
-		{"a put in doubt seen at a revision below one seen before it", []workload.Op{put(0, "a", 10, 0, 1), doubt(0, "b", 2)}, []Read{get(1, "b", 9, 13, 5, 6)}, porcupine.Illegal},
-		{"a refused put is never applied", []workload.Op{put(0, "a", 10, 0, 1), {Writer: 0, Kind: workload.Put, Key: key, Value: "b", Outcome: workload.Failed, Sent: at(2), Done: at(3)}}, []Read{get(1, "b", 11, 11, 5, 6)}, porcupine.Illegal},
+		{"a read sees the last acknowledged put", []workload.Op{put(0, "a", 10, 0, 1), put(0, "b", 12, 2, 3)}, []workload.Read{get(1, "b", 12, 12, 4, 5)}, porcupine.Ok},
+		{"a read sees an older value after a newer was acknowledged", []workload.Op{put(0, "a", 10, 0, 1), put(0, "b", 12, 2, 3)}, []workload.Read{get(1, "a", 10, 12, 4, 5)}, porcupine.Illegal},
+		{"a read sees a value never written", []workload.Op{put(0, "a", 10, 0, 1)}, []workload.Read{get(1, "z", 10, 10, 4, 5)}, porcupine.Illegal},
+		{"a read sees the right value at another mod revision", []workload.Op{put(0, "a", 10, 0, 1)}, []workload.Read{get(1, "a", 11, 11, 4, 5)}, porcupine.Illegal},
+		{"a read's store revision goes back", []workload.Op{put(0, "a", 10, 0, 1)}, []workload.Read{get(1, "a", 10, 15, 2, 3), get(1, "a", 10, 14, 4, 5)}, porcupine.Illegal},
+		{"a read during two overlapping puts may see either", []workload.Op{put(0, "a", 11, 0, 5), put(1, "b", 10, 1, 4)}, []workload.Read{get(2, "b", 10, 10, 2, 3)}, porcupine.Ok},
+		{"after both, a read sees the higher revision's value", []workload.Op{put(0, "a", 11, 0, 5), put(1, "b", 10, 1, 4)}, []workload.Read{get(2, "b", 10, 11, 6, 7)}, porcupine.Illegal},
+		{"a put in doubt never seen", []workload.Op{put(0, "a", 10, 0, 1), doubt(0, "b", 2)}, []workload.Read{get(1, "a", 10, 10, 3, 4)}, porcupine.Ok},
+		{"a put in doubt seen by a later read", []workload.Op{put(0, "a", 10, 0, 1), doubt(0, "b", 2)}, []workload.Read{get(1, "b", 13, 13, 5, 6)}, porcupine.Ok},
+		{"a put in doubt seen at a revision below one seen before it", []workload.Op{put(0, "a", 10, 0, 1), doubt(0, "b", 2)}, []workload.Read{get(1, "b", 9, 13, 5, 6)}, porcupine.Illegal},
+		{"a refused put is never applied", []workload.Op{put(0, "a", 10, 0, 1), {Writer: 0, Kind: workload.Put, Key: key, Value: "b", Outcome: workload.Failed, Sent: at(2), Done: at(3)}}, []workload.Read{get(1, "b", 11, 11, 5, 6)}, porcupine.Illegal},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := Check(History(tc.ops, tc.reads), 5*time.Second)
@@ -127,9 +127,13 @@ func TestWorkloadAgainstEtcd(t *testing.T) {
 			t.Fatalf("op without its times: %+v", op)
 		}
 	}
-	r := Check(History(ops, nil), 5*time.Second)
-	if r.Verdict != porcupine.Ok || r.Operations != len(ops) {
-		t.Fatalf("verdict %s over %d of %d operations", r.Verdict, r.Operations, len(ops))
+	reads := ledger.Reads()
+	if len(reads) < 100 {
+		t.Fatalf("%d reads of 3000 writes at read ratio %.2f", len(reads), cfg.ReadRatio)
+	}
+	r := Check(History(ops, reads), 5*time.Second)
+	if r.Verdict != porcupine.Ok || r.Operations != len(ops)+len(reads) {
+		t.Fatalf("verdict %s over %d of %d operations", r.Verdict, r.Operations, len(ops)+len(reads))
 	}
 	t.Logf("%d operations checked in %v", r.Operations, r.Elapsed)
 }

@@ -114,6 +114,7 @@ type Finding struct {
 // Workload sums up the writes.
 type Workload struct {
 	Writes         int     `json:"writes"`
+	Reads          int     `json:"reads"`
 	Concurrency    int     `json:"concurrency"`
 	ValueSize      int     `json:"value_size"`
 	AckedPerSecond float64 `json:"acked_per_second"`

@@ -72,10 +72,38 @@ type Op struct {
 	Sent, Done time.Time
 }
 
-// Ledger is the append-only record of every write. It is safe for concurrent use.
+// Read is one answered read of a key: when it was sent and answered, the
+// store's revision in the answer's header, and what it found.
+type Read struct {
+	Writer      int
+	Key         string
+	Sent, Done  time.Time
+	Revision    int64
+	Present     bool
+	Value       string
+	ModRevision int64
+}
+
+// Ledger is the append-only record of every write, and of every answered
+// read. It is safe for concurrent use.
 type Ledger struct {
-	mu  sync.Mutex
-	ops []Op
+	mu    sync.Mutex
+	ops   []Op
+	reads []Read
+}
+
+// RecordRead appends rd.
+func (l *Ledger) RecordRead(rd Read) {
+	l.mu.Lock()
+	l.reads = append(l.reads, rd)
+	l.mu.Unlock()
+}
+
+// Reads returns a copy of every recorded read, in recording order.
+func (l *Ledger) Reads() []Read {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Read(nil), l.reads...)
 }
 
 // NewLedger returns an empty ledger.

@@ -41,6 +41,9 @@ type Config struct {
 	Run string
 	// OpTimeout bounds each write.
 	OpTimeout time.Duration
+	// ReadRatio is the chance that a writer, after a write, reads back one
+	// of its own keys (a linearizable read, ledgered with its answer).
+	ReadRatio float64
 }
 
 // DefaultConfig is what a drill uses unless told otherwise.
@@ -53,6 +56,7 @@ func DefaultConfig() Config {
 		OverwriteRatio: 0.10,
 		Seed:           1,
 		OpTimeout:      5 * time.Second,
+		ReadRatio:      0.1,
 	}
 }
 
@@ -67,6 +71,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("workload value size %d: must be at least 1", c.ValueSize)
 	case !(c.DeleteRatio >= 0) || !(c.OverwriteRatio >= 0) || !(c.DeleteRatio+c.OverwriteRatio <= 1): // NaN too
 		return fmt.Errorf("workload ratios delete %.2f + overwrite %.2f: each must be in [0,1] and their sum at most 1", c.DeleteRatio, c.OverwriteRatio)
+	case !(c.ReadRatio >= 0 && c.ReadRatio <= 1):
+		return fmt.Errorf("workload read ratio %.2f: must be in [0,1]", c.ReadRatio)
 	case c.OpTimeout <= 0:
 		return fmt.Errorf("workload op timeout %v: must be positive", c.OpTimeout)
 	}
@@ -82,11 +88,14 @@ type Workload struct {
 }
 
 type writer struct {
-	id   int
-	rng  *rand.Rand
-	seq  int
-	keys []string        // every key this writer has written, in order of creation
-	live map[string]bool // keys whose last acknowledged write was a put
+	id  int
+	rng *rand.Rand
+	// reads chooses the reads, apart from rng: the writes a seed makes do
+	// not depend on the read ratio.
+	reads *rand.Rand
+	seq   int
+	keys  []string        // every key this writer has written, in order of creation
+	live  map[string]bool // keys whose last acknowledged write was a put
 }
 
 // New returns a workload recording into ledger.
@@ -97,9 +106,10 @@ func New(cfg Config, ledger *Ledger) (*Workload, error) {
 	w := &Workload{cfg: cfg, ledger: ledger}
 	for i := range cfg.Concurrency {
 		w.writers = append(w.writers, &writer{
-			id:   i,
-			rng:  rand.New(rand.NewPCG(cfg.Seed, uint64(i))),
-			live: map[string]bool{},
+			id:    i,
+			rng:   rand.New(rand.NewPCG(cfg.Seed, uint64(i))),
+			reads: rand.New(rand.NewPCG(cfg.Seed, uint64(i)|1<<32)),
+			live:  map[string]bool{},
 		})
 	}
 	return w, nil
@@ -111,6 +121,8 @@ func (w *Workload) Ledger() *Ledger { return w.ledger }
 // Stats sums up one Run.
 type Stats struct {
 	Counts
+	// Reads is how many reads were answered.
+	Reads   int
 	Elapsed time.Duration
 }
 
@@ -128,7 +140,7 @@ func (s Stats) PerSecond() float64 {
 // when ctx ends.
 func (w *Workload) Run(ctx context.Context, cli *clientv3.Client, n int, progress func(done int)) (Stats, error) {
 	start := time.Now()
-	var tickets, done atomic.Int64
+	var tickets, done, reads atomic.Int64
 	var counts [Indeterminate + 1]atomic.Int64
 	var wg sync.WaitGroup
 	for _, wr := range w.writers {
@@ -143,6 +155,12 @@ func (w *Workload) Run(ctx context.Context, cli *clientv3.Client, n int, progres
 				wr.settle(op)
 				w.ledger.Record(op)
 				counts[op.Outcome].Add(1)
+				if len(wr.keys) > 0 && wr.reads.Float64() < w.cfg.ReadRatio {
+					if rd, ok := w.read(ctx, cli, wr.id, wr.keys[wr.reads.IntN(len(wr.keys))]); ok {
+						w.ledger.RecordRead(rd)
+						reads.Add(1)
+					}
+				}
 				d := done.Add(1)
 				if progress != nil {
 					progress(int(d))
@@ -157,6 +175,7 @@ func (w *Workload) Run(ctx context.Context, cli *clientv3.Client, n int, progres
 			Failed:        int(counts[Failed].Load()),
 			Indeterminate: int(counts[Indeterminate].Load()),
 		},
+		Reads:   int(reads.Load()),
 		Elapsed: time.Since(start),
 	}
 	if err := ctx.Err(); err != nil {
@@ -222,6 +241,25 @@ func value(run string, id, seq, size int) string {
 		v += strings.Repeat("x", size-len(v))
 	}
 	return v
+}
+
+// read reads key linearizably; ok is false when no answer came (a read
+// changes nothing, so one without an answer tells nothing).
+func (w *Workload) read(ctx context.Context, cli *clientv3.Client, writer int, key string) (Read, bool) {
+	octx, cancel := context.WithTimeout(ctx, w.cfg.OpTimeout)
+	defer cancel()
+	rd := Read{Writer: writer, Key: key, Sent: time.Now()}
+	resp, err := cli.Get(octx, key)
+	if err != nil {
+		return rd, false
+	}
+	rd.Done = time.Now()
+	rd.Revision = resp.Header.Revision
+	if len(resp.Kvs) > 0 {
+		kv := resp.Kvs[0]
+		rd.Present, rd.Value, rd.ModRevision = true, string(kv.Value), kv.ModRevision
+	}
+	return rd, true
 }
 
 func (w *Workload) send(ctx context.Context, cli *clientv3.Client, op *Op) {
