@@ -87,40 +87,50 @@ type Read struct {
 // Ledger is the append-only record of every write, and of every answered
 // read. It is safe for concurrent use.
 type Ledger struct {
-	mu    sync.Mutex
-	ops   []Op
-	reads []Read
-}
-
-// RecordRead appends rd.
-func (l *Ledger) RecordRead(rd Read) {
-	l.mu.Lock()
-	l.reads = append(l.reads, rd)
-	l.mu.Unlock()
-}
-
-// Reads returns a copy of every recorded read, in recording order.
-func (l *Ledger) Reads() []Read {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]Read(nil), l.reads...)
+	ops   appendOnly[Op]
+	reads appendOnly[Read]
 }
 
 // NewLedger returns an empty ledger.
 func NewLedger() *Ledger { return &Ledger{} }
 
 // Record appends op.
-func (l *Ledger) Record(op Op) {
-	l.mu.Lock()
-	l.ops = append(l.ops, op)
-	l.mu.Unlock()
-}
+func (l *Ledger) Record(op Op) { l.ops.add(op) }
 
 // Ops returns a copy of every recorded write, in recording order.
-func (l *Ledger) Ops() []Op {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]Op(nil), l.ops...)
+func (l *Ledger) Ops() []Op { return l.ops.all() }
+
+// RecordRead appends rd.
+func (l *Ledger) RecordRead(rd Read) { l.reads.add(rd) }
+
+// Reads returns a copy of every recorded read, in recording order.
+func (l *Ledger) Reads() []Read { return l.reads.all() }
+
+// appendOnly is a list that only grows, safe for concurrent use.
+type appendOnly[T any] struct {
+	mu    sync.Mutex
+	items []T
+}
+
+func (a *appendOnly[T]) add(v T) {
+	a.mu.Lock()
+	a.items = append(a.items, v)
+	a.mu.Unlock()
+}
+
+func (a *appendOnly[T]) all() []T {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]T(nil), a.items...)
+}
+
+// each calls f on every item in order, without copying them.
+func (a *appendOnly[T]) each(f func(T)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, v := range a.items {
+		f(v)
+	}
 }
 
 // Counts tallies the writes by outcome.
@@ -133,10 +143,8 @@ func (c Counts) Total() int { return c.Acknowledged + c.Failed + c.Indeterminate
 
 // Count tallies the ledger by outcome.
 func (l *Ledger) Count() Counts {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var c Counts
-	for _, op := range l.ops {
+	l.ops.each(func(op Op) {
 		switch op.Outcome {
 		case Acknowledged:
 			c.Acknowledged++
@@ -145,33 +153,29 @@ func (l *Ledger) Count() Counts {
 		case Indeterminate:
 			c.Indeterminate++
 		}
-	}
+	})
 	return c
 }
 
 // AckedAfter counts acknowledged writes with a revision above rev: the writes
 // a restore from a snapshot at rev is expected to lose.
 func (l *Ledger) AckedAfter(rev int64) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	n := 0
-	for _, op := range l.ops {
+	l.ops.each(func(op Op) {
 		if op.Outcome == Acknowledged && op.Revision > rev {
 			n++
 		}
-	}
+	})
 	return n
 }
 
 // MaxRevision is the highest revision any acknowledged write was answered with.
 func (l *Ledger) MaxRevision() int64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var m int64
-	for _, op := range l.ops {
-		if op.Outcome == Acknowledged && op.Revision > m {
-			m = op.Revision
+	l.ops.each(func(op Op) {
+		if op.Outcome == Acknowledged {
+			m = max(m, op.Revision)
 		}
-	}
+	})
 	return m
 }
