@@ -110,6 +110,12 @@ func Validate(sc Scenario, o Options) error {
 	if r := o.Workload.ReadRatio; !(r >= 0 && r <= 1) {
 		return fmt.Errorf("--read-ratio %v: must be between 0 and 1", r)
 	}
+	if r := o.Workload.TxnRatio; !(r >= 0 && r <= 1) {
+		return fmt.Errorf("--txn-ratio %v: must be between 0 and 1", r)
+	}
+	if n := o.Workload.TxnSize; o.Workload.TxnRatio > 0 && (n < 2 || n > 100) {
+		return fmt.Errorf("--txn-size %d: must be between 2 and 100 (etcd takes at most 128 operations in a transaction)", n)
+	}
 	if err := o.Workload.Validate(); err != nil {
 		return err
 	}

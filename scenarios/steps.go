@@ -284,7 +284,9 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 		return "", err
 	}
 	ledger := r.workload.Ledger()
-	res := verify.CheckAt(verify.SentBefore(ledger.Ops(), base.SentBefore), base.Revision, actual)
+	ops := verify.SentBefore(ledger.Ops(), base.SentBefore)
+	res := verify.CheckAt(ops, base.Revision, actual)
+	partial := verify.PartialTxns(ops, base.Revision, actual)
 	rep.Verified = true
 	rep.Keys = report.Keys{
 		Expected: res.Expected, Restored: res.Restored, Lost: res.Lost, Resurrected: res.Resurrected,
@@ -298,7 +300,8 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 	// A delete the workload had acknowledged that deleted nothing, of a key
 	// the ledger holds live: the old cluster lost that key before any fault.
 	lostEarly := verify.LostBeforeFault(ledger.Ops())
-	for i, f := range append(lostEarly, res.Findings...) {
+	rep.Keys.PartialTxns = countTxns(partial)
+	for i, f := range append(append(lostEarly, partial...), res.Findings...) {
 		if i == maxFindings {
 			break
 		}
@@ -316,6 +319,9 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 	}
 	if res.Resurrected > 0 {
 		rep.Fail("%d keys resurrected that must be absent (as of %s)", res.Resurrected, base.Why)
+	}
+	if len(partial) > 0 {
+		rep.Fail("%s: %d transactions held in part (first %s): a transaction is all or nothing", verify.KindPartialTxn, rep.Keys.PartialTxns, partial[0].Key)
 	}
 	if res.RevisionMismatch > 0 {
 		rep.Fail("%s: %d keys hold their value at other revisions than acknowledged (watchers and resourceVersions would jump)",
@@ -384,4 +390,13 @@ func (r *runner) ledger() *workload.Ledger {
 		return nil
 	}
 	return r.workload.Ledger()
+}
+
+// countTxns counts the transactions partial-txn findings name.
+func countTxns(fs []verify.Finding) int {
+	seen := map[string]bool{}
+	for _, f := range fs {
+		seen[f.Want] = true
+	}
+	return len(seen)
 }

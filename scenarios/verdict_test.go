@@ -455,3 +455,63 @@ func TestFailPathNotLinearizable(t *testing.T) {
 		}
 	})
 }
+
+// breakATxn deletes, after the recovery, one put of a transaction the
+// backup holds whole (acknowledged at or below its revision, every key's
+// last write): a restore that kept a transaction in part.
+type breakATxn struct {
+	deleteAKey // Needs and Confirm
+	deleted    *string
+}
+
+func (breakATxn) Name() string { return "break-a-txn" }
+
+func (f breakATxn) Inject(ctx context.Context, env faults.Env) (harness.Effect, error) {
+	e, cli, err := strikeRecovered(env, f.Name())
+	if err != nil {
+		return e, err
+	}
+	ops := env.Ledger.Ops()
+	solid := map[string]bool{}
+	for _, k := range solidKeys(ops, env.Snapshot.Revision) {
+		solid[k] = true
+	}
+	lastSeq := map[string]int{}
+	for _, op := range ops {
+		lastSeq[op.Key] = max(lastSeq[op.Key], op.Seq)
+	}
+	for _, op := range ops {
+		if op.Txn < 2 || op.Outcome != workload.Acknowledged || !solid[op.Key] || lastSeq[op.Key] != op.Seq {
+			continue
+		}
+		if _, err := cli.Delete(ctx, op.Key); err != nil {
+			return e, fmt.Errorf("test double: delete %s: %w", op.Key, err)
+		}
+		*f.deleted = op.Key
+		e.Detail = fmt.Sprintf("deleted %s, one put of transaction w%d-s%d", op.Key, op.Writer, op.Seq)
+		return e, nil
+	}
+	return e, errors.New("test double: no transaction the backup holds whole")
+}
+
+// TestFailPathPartialTxn: a transaction held in part fails the drill with
+// partial-txn, beside the lost key.
+func TestFailPathPartialTxn(t *testing.T) {
+	onEmbeddedAndProcess(t, func(t *testing.T, o Options) {
+		var deleted string
+		sc := lookupScenario(t, "quorum-loss/snapshot-restore")
+		sc.After = append(sc.After, Act{Fault: breakATxn{deleted: &deleted}})
+		o.Workload.TxnRatio = 0.3
+		rep, err := runFailPath(t, sc, o)
+		if err != nil || !rep.Verified {
+			t.Fatalf("run: %v, verified %v", err, rep.Verified)
+		}
+		if rep.Keys.Lost != 1 || rep.Keys.PartialTxns != 1 || len(rep.Failures) != 2 ||
+			!strings.HasPrefix(rep.Failures[0], "1 acknowledged keys lost") || !strings.HasPrefix(rep.Failures[1], verify.KindPartialTxn+": 1 transactions") {
+			t.Fatalf("keys %+v, failures %q: want %s lost and its transaction partial", rep.Keys, rep.Failures, deleted)
+		}
+		if rep.Findings[0].Key != deleted || rep.Findings[0].Kind != verify.KindPartialTxn {
+			t.Fatalf("findings %+v: want %s first as %s", rep.Findings, deleted, verify.KindPartialTxn)
+		}
+	})
+}

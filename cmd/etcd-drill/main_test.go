@@ -181,6 +181,8 @@ func TestBadInput(t *testing.T) {
 		{"members x", fixed("run", scenario, "--keys", "100", "--members", "x"), []string{`"x"`, "-members"}},
 		{"keys -1", fixed("run", scenario, "--keys", "-1"), []string{"--keys -1"}},
 		{"read ratio 2", fixed("run", scenario, "--keys", "100", "--read-ratio", "2"), []string{"--read-ratio 2", "between 0 and 1"}},
+		{"txn ratio -1", fixed("run", scenario, "--keys", "100", "--txn-ratio", "-1"), []string{"--txn-ratio -1", "between 0 and 1"}},
+		{"txn size 1", fixed("run", scenario, "--keys", "100", "--txn-size", "1"), []string{"--txn-size 1", "between 2 and 100"}},
 		{"report dir missing", fixed("run", scenario, "--keys", "100", "--report", missing), []string{"--report", filepath.Dir(missing), "does not exist"}},
 		{"report dir read-only", readOnlyReport, []string{"--report", "not writable"}},
 		{"report is a directory", fixed("run", scenario, "--keys", "100", "--report", isDir), []string{"--report", "is a directory"}},

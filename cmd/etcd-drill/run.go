@@ -43,6 +43,8 @@ func newRunFlags() (*flag.FlagSet, *runFlags) {
 	fs.IntVar(&o.Workload.Concurrency, "concurrency", o.Workload.Concurrency, "concurrent writers")
 	fs.IntVar(&o.Workload.ValueSize, "value-size", o.Workload.ValueSize, "bytes per value")
 	fs.Float64Var(&o.Workload.ReadRatio, "read-ratio", o.Workload.ReadRatio, "chance that a writer reads back one of its keys after a write (0 to 1)")
+	fs.Float64Var(&o.Workload.TxnRatio, "txn-ratio", o.Workload.TxnRatio, "chance that a writer's next write is a transaction of --txn-size puts (0 to 1)")
+	fs.IntVar(&o.Workload.TxnSize, "txn-size", o.Workload.TxnSize, "puts per transaction (2 or more)")
 	fs.StringVar(&o.Recovery, "recovery", "", "replace the scenario's recovery: runbook (with --runbook)")
 	fs.StringVar(&o.Runbook, "runbook", "", "the operator's recovery executable, run as FILE backup and FILE restore (see README)")
 	fs.DurationVar(&o.RunbookTimeout, "runbook-timeout", 2*time.Minute, "bound on each runbook phase, and on the wait for the cluster it brings up")

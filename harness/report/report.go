@@ -51,6 +51,8 @@ type Keys struct {
 	// RevisionMismatch: keys holding their value at other revisions
 	// (mod_revision, create_revision, version) than the ledger gives.
 	RevisionMismatch int `json:"revision_mismatch"`
+	// PartialTxns: transactions the keyspace holds in part (partial-txn).
+	PartialTxns int `json:"partial_txns"`
 }
 
 // RPO counts what the recovery point cost.

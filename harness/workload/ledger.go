@@ -66,7 +66,10 @@ type Op struct {
 	Revision int64
 	// Deleted is how many keys an acknowledged delete removed (0 or 1).
 	Deleted int64
-	Err     string
+	// Txn is the number of puts of the transaction this put was one of (0:
+	// none). A transaction's puts share Writer, Seq, Value and outcome.
+	Txn int
+	Err string
 	// Sent is when the write was sent: one sent after a backup was taken
 	// cannot be in it. Done is when its answer came (zero if none did).
 	Sent, Done time.Time

@@ -44,6 +44,11 @@ type Config struct {
 	// ReadRatio is the chance that a writer, after a write, reads back one
 	// of its own keys (a linearizable read, ledgered with its answer).
 	ReadRatio float64
+	// TxnRatio is the chance that a writer's next write is a transaction
+	// putting TxnSize distinct keys of its own at one revision (each put
+	// counts as a write).
+	TxnRatio float64
+	TxnSize  int
 }
 
 // DefaultConfig is what a drill uses unless told otherwise.
@@ -57,6 +62,8 @@ func DefaultConfig() Config {
 		Seed:           1,
 		OpTimeout:      5 * time.Second,
 		ReadRatio:      0.1,
+		TxnRatio:       0.05,
+		TxnSize:        3,
 	}
 }
 
@@ -71,6 +78,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("workload value size %d: must be at least 1", c.ValueSize)
 	case !(c.DeleteRatio >= 0) || !(c.OverwriteRatio >= 0) || !(c.DeleteRatio+c.OverwriteRatio <= 1): // NaN too
 		return fmt.Errorf("workload ratios delete %.2f + overwrite %.2f: each must be in [0,1] and their sum at most 1", c.DeleteRatio, c.OverwriteRatio)
+	case !(c.TxnRatio >= 0 && c.TxnRatio <= 1) || (c.TxnRatio > 0 && c.TxnSize < 2):
+		return fmt.Errorf("workload txn ratio %.2f, size %d: the ratio must be in [0,1], and a transaction hold 2 puts or more", c.TxnRatio, c.TxnSize)
 	case !(c.ReadRatio >= 0 && c.ReadRatio <= 1):
 		return fmt.Errorf("workload read ratio %.2f: must be in [0,1]", c.ReadRatio)
 	case c.OpTimeout <= 0:
@@ -90,12 +99,12 @@ type Workload struct {
 type writer struct {
 	id  int
 	rng *rand.Rand
-	// reads chooses the reads, apart from rng: the writes a seed makes do
-	// not depend on the read ratio.
-	reads *rand.Rand
-	seq   int
-	keys  []string        // every key this writer has written, in order of creation
-	live  map[string]bool // keys whose last acknowledged write was a put
+	// reads and txns choose the reads and which writes are transactions,
+	// apart from rng: the keys a seed picks do not depend on either ratio.
+	reads, txns *rand.Rand
+	seq         int
+	keys        []string        // every key this writer has written, in order of creation
+	live        map[string]bool // keys whose last acknowledged write was a put
 }
 
 // New returns a workload recording into ledger.
@@ -109,6 +118,7 @@ func New(cfg Config, ledger *Ledger) (*Workload, error) {
 			id:    i,
 			rng:   rand.New(rand.NewPCG(cfg.Seed, uint64(i))),
 			reads: rand.New(rand.NewPCG(cfg.Seed, uint64(i)|1<<32)),
+			txns:  rand.New(rand.NewPCG(cfg.Seed, uint64(i)|2<<32)),
 			live:  map[string]bool{},
 		})
 	}
@@ -145,23 +155,35 @@ func (w *Workload) Run(ctx context.Context, cli *clientv3.Client, n int, progres
 	var wg sync.WaitGroup
 	for _, wr := range w.writers {
 		wg.Go(func() {
-			for ctx.Err() == nil && tickets.Add(1) <= int64(n) {
-				op := wr.next(w.cfg)
-				op.Sent = time.Now()
-				w.send(ctx, cli, &op)
-				if op.Outcome != Indeterminate {
-					op.Done = time.Now()
+			for ctx.Err() == nil {
+				// A transaction of k puts takes k of the n writes.
+				k := int64(1)
+				if wr.txns.Float64() < w.cfg.TxnRatio {
+					k = int64(w.cfg.TxnSize)
 				}
-				wr.settle(op)
-				w.ledger.Record(op)
-				counts[op.Outcome].Add(1)
+				first := tickets.Add(k) - k
+				if first >= int64(n) {
+					break
+				}
+				ops := wr.nextTxn(w.cfg, int(min(k, int64(n)-first)))
+				sent := time.Now()
+				w.send(ctx, cli, ops)
+				for _, op := range ops {
+					op.Sent = sent
+					if op.Outcome != Indeterminate {
+						op.Done = time.Now()
+					}
+					wr.settle(op)
+					w.ledger.Record(op)
+					counts[op.Outcome].Add(1)
+				}
 				if len(wr.keys) > 0 && wr.reads.Float64() < w.cfg.ReadRatio {
 					if rd, ok := w.read(ctx, cli, wr.id, wr.keys[wr.reads.IntN(len(wr.keys))]); ok {
 						w.ledger.RecordRead(rd)
 						reads.Add(1)
 					}
 				}
-				d := done.Add(1)
+				d := done.Add(int64(len(ops)))
 				if progress != nil {
 					progress(int(d))
 				}
@@ -205,6 +227,32 @@ func (wr *writer) next(cfg Config) Op {
 		op.Value = value(cfg.Run, wr.id, wr.seq, cfg.ValueSize)
 	}
 	return op
+}
+
+// nextTxn picks the writer's next write: one op, or k > 1 puts of distinct
+// keys for one transaction, sharing a sequence number (and so a value) and
+// marked with their count.
+func (wr *writer) nextTxn(cfg Config, k int) []Op {
+	if k == 1 {
+		return []Op{wr.next(cfg)}
+	}
+	wr.seq++
+	val := value(cfg.Run, wr.id, wr.seq, cfg.ValueSize)
+	ops := make([]Op, 0, k)
+	in := map[string]bool{}
+	for len(ops) < k {
+		key := ""
+		if len(wr.keys) > len(in) && wr.rng.Float64() < cfg.OverwriteRatio {
+			key = wr.keys[wr.rng.IntN(len(wr.keys))]
+		}
+		if key == "" || in[key] {
+			key = cfg.Prefix + "w" + strconv.Itoa(wr.id) + "/k" + strconv.Itoa(len(wr.keys))
+			wr.keys = append(wr.keys, key)
+		}
+		in[key] = true
+		ops = append(ops, Op{Writer: wr.id, Seq: wr.seq, Kind: Put, Key: key, Value: val, Txn: k})
+	}
+	return ops
 }
 
 // pickLive picks a live key in a repeatable way (map order is random).
@@ -262,23 +310,37 @@ func (w *Workload) read(ctx context.Context, cli *clientv3.Client, writer int, k
 	return rd, true
 }
 
-func (w *Workload) send(ctx context.Context, cli *clientv3.Client, op *Op) {
+// send sends ops: one put or delete, or the puts of one transaction, and
+// records the outcome (the same for all of a transaction's puts).
+func (w *Workload) send(ctx context.Context, cli *clientv3.Client, ops []Op) {
 	octx, cancel := context.WithTimeout(ctx, w.cfg.OpTimeout)
 	defer cancel()
-	switch op.Kind {
-	case Put:
-		resp, err := cli.Put(octx, op.Key, op.Value)
-		if err == nil {
-			op.Revision = resp.Header.Revision
+	var rev, deleted int64
+	var err error
+	switch op := ops[0]; {
+	case len(ops) > 1:
+		puts := make([]clientv3.Op, len(ops))
+		for i, o := range ops {
+			puts[i] = clientv3.OpPut(o.Key, o.Value)
 		}
-		op.Outcome, op.Err = Classify(err)
-	case Delete:
-		resp, err := cli.Delete(octx, op.Key)
-		if err == nil {
-			op.Revision = resp.Header.Revision
-			op.Deleted = resp.Deleted
+		var resp *clientv3.TxnResponse
+		if resp, err = cli.Txn(octx).Then(puts...).Commit(); err == nil {
+			rev = resp.Header.Revision
 		}
-		op.Outcome, op.Err = Classify(err)
+	case op.Kind == Put:
+		var resp *clientv3.PutResponse
+		if resp, err = cli.Put(octx, op.Key, op.Value); err == nil {
+			rev = resp.Header.Revision
+		}
+	case op.Kind == Delete:
+		var resp *clientv3.DeleteResponse
+		if resp, err = cli.Delete(octx, op.Key); err == nil {
+			rev, deleted = resp.Header.Revision, resp.Deleted
+		}
+	}
+	outcome, msg := Classify(err)
+	for i := range ops {
+		ops[i].Outcome, ops[i].Err, ops[i].Revision, ops[i].Deleted = outcome, msg, rev, deleted
 	}
 }
 

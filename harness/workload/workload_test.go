@@ -548,6 +548,7 @@ func TestRunAgainstEmbeddedEtcd(t *testing.T) {
 	cfg.DeleteRatio = 0.1
 	cfg.OverwriteRatio = 0.2
 	cfg.Seed = 7
+	cfg.TxnRatio = 0 // single writes: TestTransactionsAgainstEmbeddedEtcd has them
 	w, err := New(cfg, NewLedger())
 	if err != nil {
 		t.Fatal(err)
@@ -674,5 +675,66 @@ func TestRunAgainstEmbeddedEtcd(t *testing.T) {
 	}
 	if st.Total() != 0 || len(w.Ledger().Ops()) != total {
 		t.Errorf("Run with a cancelled context sent %d writes (ledger %d)", st.Total(), len(w.Ledger().Ops()))
+	}
+}
+
+// TestTransactionsAgainstEmbeddedEtcd: a transaction's puts are ledgered as
+// one write each, with one writer, sequence number, value and revision; they
+// take exactly the writes asked for; etcd holds each at that revision.
+func TestTransactionsAgainstEmbeddedEtcd(t *testing.T) {
+	cli := startEtcd(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg := DefaultConfig()
+	cfg.Prefix, cfg.Concurrency, cfg.DeleteRatio, cfg.OverwriteRatio = "/txn/", 4, 0, 0.5
+	cfg.TxnRatio, cfg.TxnSize, cfg.ReadRatio = 1, 3, 0
+	ledger := NewLedger()
+	w, err := New(cfg, ledger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 100 // not a multiple of 3: some transaction is cut short
+	st, err := w.Run(ctx, cli, n, nil)
+	if err != nil || st.Acknowledged != n {
+		t.Fatalf("Run: %v, stats %+v: want %d writes acknowledged", err, st.Counts, n)
+	}
+	type txnID struct{ writer, seq int }
+	txns := map[txnID][]Op{}
+	singles := 0
+	for _, op := range ledger.Ops() {
+		if op.Txn == 0 {
+			// Only the write that reaches n may be cut down to one put.
+			if singles++; singles > 1 {
+				t.Fatalf("op %+v is a second write outside a transaction, at a txn ratio of 1", op)
+			}
+		}
+		id := txnID{op.Writer, op.Seq}
+		txns[id] = append(txns[id], op)
+	}
+	last := map[string]int64{}
+	for id, ops := range txns {
+		keys := map[string]bool{}
+		for _, op := range ops {
+			if (op.Txn != len(ops) && op.Txn != 0) || op.Revision != ops[0].Revision || op.Value != ops[0].Value || keys[op.Key] {
+				t.Fatalf("transaction %+v: %+v", id, ops)
+			}
+			keys[op.Key] = true
+			last[op.Key] = max(last[op.Key], op.Revision)
+		}
+	}
+	if len(txns) < n/3 {
+		t.Fatalf("%d transactions for %d writes", len(txns), n)
+	}
+	resp, err := cli.Get(ctx, cfg.Prefix, clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Kvs) != len(last) {
+		t.Fatalf("etcd holds %d keys, the ledger %d", len(resp.Kvs), len(last))
+	}
+	for _, kv := range resp.Kvs {
+		if kv.ModRevision != last[string(kv.Key)] {
+			t.Errorf("%s at revision %d, its last transaction's is %d", kv.Key, kv.ModRevision, last[string(kv.Key)])
+		}
 	}
 }
