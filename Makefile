@@ -63,6 +63,7 @@ suites:
 bench: bins
 	$(GO) test -run '^$$' -bench Drill -benchtime 3x ./scenarios
 	$(GO) test -run '^$$' -bench Kill -benchtime 20x ./harness/backend/...
+	$(GO) test -run '^$$' -bench Check -benchtime 20x ./harness/linearize
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }

@@ -137,3 +137,28 @@ func TestWorkloadAgainstEtcd(t *testing.T) {
 	}
 	t.Logf("%d operations checked in %v", r.Operations, r.Elapsed)
 }
+
+// BenchmarkCheck checks a history the size of the default drill's: 10,100
+// writes by 128 writers, with 10% reads, as a run of the workload leaves.
+func BenchmarkCheck(b *testing.B) {
+	var ops []workload.Op
+	var reads []workload.Read
+	rev := int64(1)
+	for i := range 10100 {
+		w, k := i%128, i/128%64
+		key := fmt.Sprintf("/drill/w%d/k%d", w, k)
+		rev++
+		ops = append(ops, workload.Op{Writer: w, Seq: i/128 + 1, Kind: workload.Put, Key: key, Value: fmt.Sprint(i), Outcome: workload.Acknowledged, Revision: rev, Sent: at(i), Done: at(i + 1)})
+		if i%10 == 0 {
+			reads = append(reads, workload.Read{Writer: w, Key: key, Sent: at(i + 2), Done: at(i + 3), Revision: rev, Present: true, Value: fmt.Sprint(i), ModRevision: rev})
+		}
+	}
+	h := History(ops, reads)
+	b.ResetTimer()
+	for b.Loop() {
+		if r := Check(h, time.Minute); r.Verdict != porcupine.Ok {
+			b.Fatalf("verdict %s", r.Verdict)
+		}
+	}
+	b.ReportMetric(float64(len(h)), "ops/check")
+}
