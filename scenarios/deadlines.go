@@ -92,7 +92,7 @@ func (o Options) StepDeadline(name string) time.Duration {
 		return writesTime(o.Keys) + o.ioTime()
 	case "workload-after-snapshot":
 		return writesTime(o.writesAfter()) + o.ioTime()
-	case "snapshot", "copy-db":
+	case "snapshot", "copy-db", "compact":
 		return stepBase + 2*o.ioTime()
 	case "fault", "confirm-fault":
 		return stepBase + 40*el
@@ -130,7 +130,7 @@ func (o Options) DrillDeadline() time.Duration {
 		return o.Timeout
 	}
 	var sum time.Duration
-	for _, s := range []string{"start-cluster", "workload", "snapshot", "workload-after-snapshot", "fault", "confirm-fault", "copy-db", "recover", "first-write", "verify", "check-history"} {
+	for _, s := range []string{"start-cluster", "workload", "compact", "snapshot", "workload-after-snapshot", "fault", "confirm-fault", "copy-db", "recover", "first-write", "verify", "check-history"} {
 		sum += o.StepDeadline(s)
 	}
 	return sum + cleanupTimeout

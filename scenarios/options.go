@@ -44,6 +44,10 @@ type Options struct {
 	Workload workload.Config
 	// BaseDir is where the run directory is made (the temp dir if empty).
 	BaseDir string
+	// Compact compacts the old cluster's history at half its revision
+	// after the first writes, before the backup, as a cluster in use is;
+	// the recovered cluster must then refuse a watch from below it.
+	Compact bool
 	// Keep leaves the run directory (data dirs, logs, snapshot) in place.
 	Keep   bool
 	Timing backend.Timing
@@ -77,6 +81,7 @@ func DefaultOptions() Options {
 		WritesAfter: -1,
 		Seed:        1,
 		Workload:    workload.DefaultConfig(),
+		Compact:     true,
 		// Loopback members can run ten times faster than etcd's defaults
 		// (100 ms, 1 s): elections and the quorum-loss probe take a tenth.
 		Timing: backend.Timing{Heartbeat: 25 * time.Millisecond, Election: 250 * time.Millisecond},

@@ -256,6 +256,9 @@ func (r *runner) pipeline(ctx context.Context) error {
 		{"start-cluster", r.startCluster},
 		{"workload", func(ctx context.Context) (string, error) { return r.write(ctx, "workload", o.Keys) }},
 	}
+	if o.Compact {
+		steps = append(steps, stage{"compact", r.compact})
+	}
 	if sc.backup() == BackupLive {
 		steps = append(steps, stage{"snapshot", r.takeSnapshot})
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/etcd-drill/etcd-drill/harness/bins"
 	"github.com/etcd-drill/etcd-drill/harness/leakcheck"
 	"github.com/etcd-drill/etcd-drill/harness/report"
+	"github.com/etcd-drill/etcd-drill/harness/verify"
 )
 
 // runbookOptions runs the default scenario with the runbook at path.
@@ -57,6 +58,9 @@ func TestRecoveryGuideRunbookPasses(t *testing.T) {
 	}
 	if rep.Kept || len(rep.RunbookLogs) != 0 {
 		t.Fatalf("a passing runbook keeps nothing: kept=%v logs=%v", rep.Kept, rep.RunbookLogs)
+	}
+	if c := rep.Compaction; c == nil || c.Revision < 2 || !c.WatchRefused {
+		t.Fatalf("compaction %+v: want the restored cluster to refuse a watch from below it", c)
 	}
 	if entries, _ := os.ReadDir(o.BaseDir); len(entries) != 0 {
 		t.Fatalf("left %s behind", entries[0].Name())
@@ -138,4 +142,18 @@ func TestRunbookCannotReplaceAnAssertingRecovery(t *testing.T) {
 			t.Fatalf("%s: bad input left %s behind", name, entries[0].Name())
 		}
 	}
+}
+
+// TestRunbookLogicalRestoreLosesTheCompaction: a logical restore puts every
+// key into a brand-new cluster, whose history starts over: a watch from
+// below the old compaction is not refused.
+func TestRunbookLogicalRestoreLosesTheCompaction(t *testing.T) {
+	rep := runRunbook(t, runbookOptions(t, "testdata/runbooks/logical-restore.sh"))
+	if len(rep.Failures) != 2 || !strings.HasPrefix(rep.Failures[0], verify.KindRevisionRewritten+": ") || !strings.HasPrefix(rep.Failures[1], FindingCompactionLost+": ") {
+		t.Fatalf("failures %q: want %s, then %s", rep.Failures, verify.KindRevisionRewritten, FindingCompactionLost)
+	}
+	if c := rep.Compaction; c == nil || c.WatchRefused {
+		t.Fatalf("compaction %+v", c)
+	}
+	checkKeptLogs(t, rep)
 }

@@ -327,14 +327,26 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 		rep.Fail("%s: %d keys hold their value at other revisions than acknowledged (watchers and resourceVersions would jump)",
 			verify.KindRevisionRewritten, res.RevisionMismatch)
 	}
-
-	hk, err := verify.HashKV(vctx, cli, harness.Endpoints(c.Members()), rev)
+	consistent, err := r.verifyCluster(vctx, cli, rev)
 	if err != nil {
 		return res.Summary(), err
 	}
+	return res.Summary() + fmt.Sprintf("; hashkv consistent=%v at revision %d", consistent, rev), nil
+}
+
+// verifyCluster checks the recovered cluster itself, as of revision rev:
+// its members agree, its ID is what the scenario expects, its membership is
+// whole, its revision is above the old one where it must be, and it kept
+// the compaction made before the backup. It says whether the members agree.
+func (r *runner) verifyCluster(ctx context.Context, cli *clientv3.Client, rev int64) (bool, error) {
+	rep, c, vctx := r.rep, r.outcome.Cluster, ctx
+	hk, err := verify.HashKV(vctx, cli, harness.Endpoints(c.Members()), rev)
+	if err != nil {
+		return false, err
+	}
 	newID, err := c.ClusterID(vctx)
 	if err != nil {
-		return res.Summary(), err
+		return false, err
 	}
 	rep.Cluster = report.Cluster{
 		OldID: strconv.FormatUint(r.oldID, 16), NewID: strconv.FormatUint(newID, 16),
@@ -363,7 +375,8 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 			rep.Fail("%v", err)
 		}
 	}
-	return res.Summary() + fmt.Sprintf("; hashkv consistent=%v at revision %d", hk.Consistent, rev), nil
+	r.checkCompaction(vctx, cli)
+	return hk.Consistent, nil
 }
 
 // checkRevisionAbove: after a restore with a revision bump, the cluster's

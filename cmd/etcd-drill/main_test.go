@@ -39,7 +39,7 @@ const scenario = "quorum-loss/snapshot-restore"
 
 // steps are the step lines a snapshot-restore drill prints, in order.
 var steps = []string{
-	"start-cluster", "workload", "snapshot", "workload-after-snapshot", "fault",
+	"start-cluster", "workload", "compact", "snapshot", "workload-after-snapshot", "fault",
 	"confirm-fault", "recover", "first-write", "verify", "check-history", "cleanup",
 }
 

@@ -42,6 +42,7 @@ func newRunFlags() (*flag.FlagSet, *runFlags) {
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of the workload's choices")
 	fs.IntVar(&o.Workload.Concurrency, "concurrency", o.Workload.Concurrency, "concurrent writers")
 	fs.IntVar(&o.Workload.ValueSize, "value-size", o.Workload.ValueSize, "bytes per value")
+	fs.BoolVar(&o.Compact, "compact", o.Compact, "compact the history at half its revision before the backup (--compact=false: do not)")
 	fs.Float64Var(&o.Workload.ReadRatio, "read-ratio", o.Workload.ReadRatio, "chance that a writer reads back one of its keys after a write (0 to 1)")
 	fs.Float64Var(&o.Workload.TxnRatio, "txn-ratio", o.Workload.TxnRatio, "chance that a writer's next write is a transaction of --txn-size puts (0 to 1)")
 	fs.IntVar(&o.Workload.TxnSize, "txn-size", o.Workload.TxnSize, "puts per transaction (2 or more)")

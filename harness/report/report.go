@@ -27,6 +27,13 @@ type Snapshot struct {
 	Floor int64 `json:"floor"`
 }
 
+// Compaction is the old cluster's compaction before the backup, and whether
+// the recovered cluster refused a watch from below it (compaction-lost if not).
+type Compaction struct {
+	Revision     int64 `json:"revision"`
+	WatchRefused bool  `json:"watch_refused"`
+}
+
 // Linearizability is what the check of the history found: porcupine's
 // verdict (Ok, Illegal, or Unknown when it ran out of time) over the
 // operations, and where its HTML view of an illegal history is.
@@ -163,6 +170,8 @@ type Report struct {
 	Incidents []Incident `json:"incidents,omitempty"`
 	// Deadline is the step that passed its deadline, if one did.
 	Deadline *Deadline `json:"deadline,omitempty"`
+	// Compaction is the compaction made before the backup, if any.
+	Compaction *Compaction `json:"compaction,omitempty"`
 	// Linearizability is the check of the ledgered history, if it ran.
 	Linearizability *Linearizability `json:"linearizability,omitempty"`
 	// RunbookLogs are the outputs of an operator's runbook, kept when the

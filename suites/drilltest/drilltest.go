@@ -105,4 +105,6 @@ func ExpectRestoredFromSnapshot(rep *report.Report, members int) {
 	Expect(rep.Cluster.HashKVConsistent).To(BeTrue())
 	Expect(rep.Cluster.Members).To(HaveLen(members))
 	Expect(rep.RTOSeconds).To(BeNumerically(">", 0))
+	Expect(rep.Compaction).NotTo(BeNil(), "the history was compacted before the backup")
+	Expect(rep.Compaction.WatchRefused).To(BeTrue(), "a watch from below the compaction is refused")
 }

@@ -1,0 +1,68 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/etcd-drill/etcd-drill/harness"
+	"github.com/etcd-drill/etcd-drill/harness/report"
+)
+
+// FindingCompactionLost is a recovered cluster that did not refuse a watch
+// from below the compaction made before the backup: a client resuming its
+// watch there would not be told that it missed events.
+const FindingCompactionLost = "compaction-lost"
+
+// compact compacts the old cluster's history at half its revision, as a
+// cluster in use is compacted (Kubernetes does every 5 minutes), so that the
+// backup holds a compacted history.
+func (r *runner) compact(ctx context.Context) (string, error) {
+	cli, err := r.cluster.Client()
+	if err != nil {
+		return "", err
+	}
+	resp, err := cli.Get(ctx, harness.ProbePrefix+"revision")
+	if err != nil {
+		return "", fmt.Errorf("read the revision to compact at: %w", err)
+	}
+	at := resp.Header.Revision / 2
+	if at < 2 {
+		return fmt.Sprintf("nothing to compact at revision %d", resp.Header.Revision), nil
+	}
+	if _, err := cli.Compact(ctx, at, clientv3.WithCompactPhysical()); err != nil {
+		return "", fmt.Errorf("compact at revision %d: %w", at, err)
+	}
+	r.rep.Compaction = &report.Compaction{Revision: at}
+	return fmt.Sprintf("compacted at revision %d of %d", at, resp.Header.Revision), nil
+}
+
+// watchRefusalWait bounds the wait for a recovered cluster to refuse a watch
+// from below its compaction: etcd answers at once.
+const watchRefusalWait = 5 * time.Second
+
+// checkCompaction watches from just below the compaction on the recovered
+// cluster: etcd must cancel the watch as compacted. One that streams events,
+// or says nothing, has lost the compaction.
+func (r *runner) checkCompaction(ctx context.Context, cli *clientv3.Client) {
+	c := r.rep.Compaction
+	if c == nil {
+		return
+	}
+	wctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(ctx), watchRefusalWait)
+	defer cancel()
+	from := c.Revision - 1
+	select {
+	case resp, ok := <-cli.Watch(wctx, r.o.Workload.Prefix, clientv3.WithPrefix(), clientv3.WithRev(from)):
+		c.WatchRefused = ok && resp.CompactRevision > 0
+		if !c.WatchRefused {
+			r.rep.Fail("%s: a watch from revision %d, below the compaction at %d made before the backup, was not refused (it got %d events, error %v): a client resuming there would not know it missed events",
+				FindingCompactionLost, from, c.Revision, len(resp.Events), resp.Err())
+		}
+	case <-wctx.Done():
+		r.rep.Fail("%s: a watch from revision %d, below the compaction at %d made before the backup, was not refused within %v: a client resuming there would not know it missed events",
+			FindingCompactionLost, from, c.Revision, watchRefusalWait)
+	}
+}
