@@ -375,7 +375,7 @@ func (r *runner) verifyCluster(ctx context.Context, cli *clientv3.Client, rev in
 			rep.Fail("%v", err)
 		}
 	}
-	r.checkCompaction(vctx, cli)
+	r.checkCompaction(vctx)
 	return hk.Consistent, nil
 }
 

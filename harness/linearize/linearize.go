@@ -148,7 +148,21 @@ func byKey(history []porcupine.Operation) [][]porcupine.Operation {
 }
 
 // History turns ledgered writes, and reads if any, into porcupine operations.
+// Times are taken from the earliest send on the monotonic clock, so that a
+// step of the wall clock cannot reorder them.
 func History(ops []workload.Op, reads []workload.Read) []porcupine.Operation {
+	var base time.Time
+	for _, op := range ops {
+		if base.IsZero() || op.Sent.Before(base) {
+			base = op.Sent
+		}
+	}
+	for _, r := range reads {
+		if base.IsZero() || r.Sent.Before(base) {
+			base = r.Sent
+		}
+	}
+	since := func(t time.Time) int64 { return int64(t.Sub(base)) }
 	out := make([]porcupine.Operation, 0, len(ops)+len(reads))
 	for _, op := range ops {
 		if op.Outcome == workload.Failed {
@@ -157,13 +171,13 @@ func History(ops []workload.Op, reads []workload.Read) []porcupine.Operation {
 		o := porcupine.Operation{
 			ClientId: op.Writer,
 			Input:    input{kind: op.Kind, value: op.Value},
-			Call:     op.Sent.UnixNano(),
+			Call:     since(op.Sent),
 			Return:   math.MaxInt64,
 			Output:   output{},
 			Metadata: op.Key,
 		}
 		if op.Outcome == workload.Acknowledged {
-			o.Return = op.Done.UnixNano()
+			o.Return = since(op.Done)
 			o.Output = output{known: true, revision: op.Revision, deleted: op.Deleted}
 		}
 		out = append(out, o)
@@ -172,8 +186,8 @@ func History(ops []workload.Op, reads []workload.Read) []porcupine.Operation {
 		out = append(out, porcupine.Operation{
 			ClientId: r.Writer,
 			Input:    input{},
-			Call:     r.Sent.UnixNano(),
-			Return:   r.Done.UnixNano(),
+			Call:     since(r.Sent),
+			Return:   since(r.Done),
 			Output:   output{known: true, revision: r.Revision, present: r.Present, value: r.Value, modRev: r.ModRevision},
 			Metadata: r.Key,
 		})

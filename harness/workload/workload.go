@@ -100,7 +100,8 @@ type writer struct {
 	id  int
 	rng *rand.Rand
 	// reads and txns choose the reads and which writes are transactions,
-	// apart from rng: the keys a seed picks do not depend on either ratio.
+	// apart from rng: the read ratio does not change what a seed writes
+	// (the txn ratio does: a transaction's keys come from rng).
 	reads, txns *rand.Rand
 	seq         int
 	keys        []string        // every key this writer has written, in order of creation
