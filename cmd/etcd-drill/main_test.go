@@ -183,6 +183,7 @@ func TestBadInput(t *testing.T) {
 		{"read ratio 2", fixed("run", scenario, "--keys", "100", "--read-ratio", "2"), []string{"--read-ratio 2", "between 0 and 1"}},
 		{"txn ratio -1", fixed("run", scenario, "--keys", "100", "--txn-ratio", "-1"), []string{"--txn-ratio -1", "between 0 and 1"}},
 		{"txn size 1", fixed("run", scenario, "--keys", "100", "--txn-size", "1"), []string{"--txn-size 1", "between 2 and 100"}},
+		{"batch 1", fixed("run", scenario, "--keys", "100", "--batch", "1"), []string{`"1"`, "-batch", "between 2 and 100"}},
 		{"report dir missing", fixed("run", scenario, "--keys", "100", "--report", missing), []string{"--report", filepath.Dir(missing), "does not exist"}},
 		{"report dir read-only", readOnlyReport, []string{"--report", "not writable"}},
 		{"report is a directory", fixed("run", scenario, "--keys", "100", "--report", isDir), []string{"--report", "is a directory"}},
@@ -1190,4 +1191,23 @@ func runWithoutDocker(t *testing.T, args ...string) result {
 		t.Fatalf("etcd-drill %s without Docker: %v", strings.Join(args, " "), err)
 	}
 	return result{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// TestBatch: --batch N writes in transactions of N puts only, and the drill
+// verifies them.
+func TestBatch(t *testing.T) {
+	m := runPassing(t, t.TempDir(), "run", scenario, "--keys", "1000", "--batch", "20")
+	wl, _ := m["workload"].(map[string]any)
+	if w, _ := wl["writes"].(float64); w != 1010 {
+		t.Fatalf("workload %v: want 1,010 writes", wl)
+	}
+	// 1,000 puts in transactions of 20 take about 50 revisions.
+	snap, _ := m["snapshot"].(map[string]any)
+	if r, _ := snap["revision"].(float64); r < 50 || r > 100 {
+		t.Fatalf("snapshot %v: want about 50 revisions for 1,000 puts in batches of 20", snap)
+	}
+	keys, _ := m["keys"].(map[string]any)
+	if p, _ := keys["partial_txns"].(float64); p != 0 {
+		t.Fatalf("keys %v", keys)
+	}
 }

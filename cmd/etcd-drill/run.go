@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -46,6 +47,14 @@ func newRunFlags() (*flag.FlagSet, *runFlags) {
 	fs.Float64Var(&o.Workload.ReadRatio, "read-ratio", o.Workload.ReadRatio, "chance that a writer reads back one of its keys after a write (0 to 1)")
 	fs.Float64Var(&o.Workload.TxnRatio, "txn-ratio", o.Workload.TxnRatio, "chance that a writer's next write is a transaction of --txn-size puts (0 to 1)")
 	fs.IntVar(&o.Workload.TxnSize, "txn-size", o.Workload.TxnSize, "puts per transaction (2 or more)")
+	fs.Func("batch", "write in transactions of N puts only (--txn-ratio 1 --txn-size N), for large --keys", func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 2 || n > 100 {
+			return errors.New("must be a number of puts between 2 and 100")
+		}
+		o.Workload.TxnRatio, o.Workload.TxnSize = 1, n
+		return nil
+	})
 	fs.StringVar(&o.Recovery, "recovery", "", "replace the scenario's recovery: runbook (with --runbook)")
 	fs.StringVar(&o.Runbook, "runbook", "", "the operator's recovery executable, run as FILE backup and FILE restore (see README)")
 	fs.DurationVar(&o.RunbookTimeout, "runbook-timeout", 2*time.Minute, "bound on each runbook phase, and on the wait for the cluster it brings up")
