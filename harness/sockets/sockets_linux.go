@@ -169,6 +169,14 @@ func shutdownIfInode(fd int, in map[uint64]bool) bool {
 	return syscall.Shutdown(dup, syscall.SHUT_RDWR) == nil
 }
 
+// Listening says whether any socket listens on one of ports, whoever holds
+// it: a process whose main thread has exited (a zombie to ps) may still hold
+// its sockets until its last thread has.
+func Listening(ports ...int) (bool, error) {
+	in, err := inodes(stateListen, ports)
+	return len(in) > 0, err
+}
+
 // Listeners returns the ids of the processes that listen on any of ports.
 func Listeners(ports ...int) ([]int, error) {
 	in, err := inodes(stateListen, ports)

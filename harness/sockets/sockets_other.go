@@ -10,6 +10,9 @@ var errNoProc = errors.New("sockets: needs Linux /proc")
 // take up to a second longer to release.
 func CutOwn(ports ...int) (int, error) { return 0, nil }
 
+// Listening needs /proc.
+func Listening(ports ...int) (bool, error) { return false, errNoProc }
+
 // Listeners needs /proc.
 func Listeners(ports ...int) ([]int, error) { return nil, errNoProc }
 

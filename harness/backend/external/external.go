@@ -72,6 +72,11 @@ func (m *member) end(ctx context.Context, sig syscall.Signal) error {
 			return fmt.Errorf("member %s: %w", m.Spec.Name, err)
 		}
 	}
+	// A killed process is a zombie as soon as its main thread has exited;
+	// its other threads may still hold its sockets for a moment.
+	if err := m.waitUnbound(ctx); err != nil {
+		return err
+	}
 	m.End(backend.Exit{Killed: sig == syscall.SIGKILL, Code: -1, At: time.Now()})
 	return nil
 }
@@ -108,6 +113,24 @@ func waitGone(ctx context.Context, pid int) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("pid %d still running: %w", pid, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// waitUnbound polls until nothing listens on the member's ports any more.
+func (m *member) waitUnbound(ctx context.Context) error {
+	for {
+		busy, err := sockets.Listening(sockets.PortOf(m.Spec.ClientURL), sockets.PortOf(m.Spec.PeerURL))
+		if err != nil {
+			return fmt.Errorf("member %s: %w", m.Spec.Name, err)
+		}
+		if !busy {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("member %s: its ports are still bound: %w", m.Spec.Name, ctx.Err())
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
