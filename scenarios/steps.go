@@ -375,8 +375,7 @@ func (r *runner) verifyCluster(ctx context.Context, cli *clientv3.Client, rev in
 			rep.Fail("%v", err)
 		}
 	}
-	r.checkCompaction(vctx)
-	return hk.Consistent, nil
+	return hk.Consistent, r.checkCompaction(vctx)
 }
 
 // checkRevisionAbove: after a restore with a revision bump, the cluster's
