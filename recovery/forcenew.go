@@ -77,7 +77,14 @@ func forceNewSurvivor(ctx context.Context, env Env) (*harness.Cluster, Baseline,
 	if err := keptHistory(survivor.Name(), at, env.Before[survivor.Name()]); err != nil {
 		return nil, Baseline{}, err
 	}
-	return c, Baseline{Revision: at, Why: fmt.Sprintf("survivor %s at revision %d (it reported %d before the restart)", survivor.Name(), at, rev)}, nil
+	// Its floor is what it had applied before the fault, measured then, not
+	// what it says now: writes in flight at the fault may be in its log or
+	// not, and writes sent to its address since it came back are in it too.
+	floor := env.Before[survivor.Name()].Revision
+	if floor == 0 {
+		floor = rev
+	}
+	return c, Baseline{Revision: floor, Open: true, Why: fmt.Sprintf("survivor %s at revision %d before the fault, and what it kept above (it reported %d before the restart, %d after)", survivor.Name(), floor, rev, at)}, nil
 }
 
 // FindingSurvivorLostHistory is a survivor forced into a new cluster that

@@ -65,6 +65,11 @@ type Baseline struct {
 	// SentBefore, when set, is when the restored backup was taken: a write
 	// in doubt sent after it cannot be in it, so it excuses nothing.
 	SentBefore time.Time
+	// Open: the recovered cluster keeps the old one's writes up to
+	// Revision, and some above it, unknown which: writes acknowledged above
+	// Revision were in flight when the old cluster died (a survivor forced
+	// into a new cluster keeps whatever of them its log held).
+	Open bool
 }
 
 // EveryWrite is the baseline of a recovery that may lose no acknowledged

@@ -81,6 +81,11 @@ type Scenario struct {
 	MinMembers int
 	// MinKeys is the fewest writes before the snapshot it makes sense with.
 	MinKeys int
+	// Phased, if set, says why the scenario writes in phases whatever
+	// --traffic says: its fault splits the cluster in two under one ID, and
+	// writers running through it would write to both sides, losing by
+	// design what its own observer probes side by side.
+	Phased string
 }
 
 // backup resolves BackupAuto.

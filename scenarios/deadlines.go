@@ -92,7 +92,9 @@ func (o Options) StepDeadline(name string) time.Duration {
 		return writesTime(o.Keys) + o.ioTime()
 	case "workload-after-snapshot":
 		return writesTime(o.writesAfter()) + o.ioTime()
-	case "snapshot", "copy-db", "compact":
+	case "check-leases":
+		return stepBase + 20*el + time.Duration(shortTTL)*time.Second + 2*time.Second
+	case "snapshot", "copy-db", "compact", "leases":
 		return stepBase + 2*o.ioTime()
 	case "fault", "confirm-fault":
 		return stepBase + 40*el
@@ -106,6 +108,10 @@ func (o Options) StepDeadline(name string) time.Duration {
 		return d
 	case "first-write":
 		return stepBase + 10*el
+	case "recovered-traffic":
+		// Writers stuck on the old cluster are cut loose at once; the
+		// recovered one may still be electing a leader.
+		return stepBase + 10*el + writesTime(o.writesRecovered()) + o.ioTime()
 	case "check-history":
 		// porcupine checks one key's few operations at a time: tens of
 		// thousands of operations a second on one core.
@@ -130,7 +136,7 @@ func (o Options) DrillDeadline() time.Duration {
 		return o.Timeout
 	}
 	var sum time.Duration
-	for _, s := range []string{"start-cluster", "workload", "compact", "snapshot", "workload-after-snapshot", "fault", "confirm-fault", "copy-db", "recover", "first-write", "verify", "check-history"} {
+	for _, s := range []string{"start-cluster", "workload", "compact", "snapshot", "workload-after-snapshot", "fault", "confirm-fault", "copy-db", "recover", "first-write", "recovered-traffic", "leases", "check-leases", "verify", "check-history"} {
 		sum += o.StepDeadline(s)
 	}
 	return sum + cleanupTimeout

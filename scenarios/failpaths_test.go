@@ -157,6 +157,11 @@ func (f impostor) Inject(ctx context.Context, env faults.Env) (harness.Effect, e
 // keyspace that holds such a key as of rev must keep it, and no
 // indeterminate write can excuse its absence.
 func solidKeys(ops []workload.Op, rev int64) []string {
+	return solidKeysOf(ops, rev, false)
+}
+
+// solidKeysOf is solidKeys, with the keys of transactions too if txns.
+func solidKeysOf(ops []workload.Op, rev int64, txns bool) []string {
 	type history struct {
 		last  workload.Op
 		clean bool
@@ -168,7 +173,9 @@ func solidKeys(ops []workload.Op, rev int64) []string {
 			h = &history{clean: true}
 			byKey[op.Key] = h
 		}
-		if op.Outcome != workload.Acknowledged || op.Revision > rev {
+		// A transaction's or a lease's key would also be a finding of its
+		// transaction or lease.
+		if op.Outcome != workload.Acknowledged || op.Revision > rev || (op.Txn > 0 && !txns) || op.Lease != 0 {
 			h.clean = false
 			continue
 		}

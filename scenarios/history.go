@@ -9,6 +9,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 
+	"github.com/etcd-drill/etcd-drill/harness"
 	"github.com/etcd-drill/etcd-drill/harness/linearize"
 	"github.com/etcd-drill/etcd-drill/harness/report"
 )
@@ -24,7 +25,7 @@ func (r *runner) checkHistory(ctx context.Context) (string, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = max(time.Until(dl)-5*time.Second, time.Second)
 	}
-	res := linearize.Check(linearize.History(r.ledger().Ops(), r.ledger().Reads()), timeout)
+	res := linearize.Check(r.history(), timeout)
 	l := &report.Linearizability{Operations: res.Operations, Seconds: res.Elapsed.Seconds(), Verdict: string(res.Verdict)}
 	r.rep.Linearizability = l
 	detail := fmt.Sprintf("%d operations: %s in %v", res.Operations, res.Verdict, res.Elapsed.Round(time.Millisecond))
@@ -54,4 +55,17 @@ func writeView(path string, res linearize.Result) error {
 		return fmt.Errorf("write the history's view: %w", err)
 	}
 	return f.Close()
+}
+
+// history is the ledger as porcupine operations: one history where the
+// recovered cluster keeps every write (or there is none), else the old
+// cluster's and the recovered one's, the second starting from the ledger's
+// state at the baseline.
+func (r *runner) history() []porcupine.Operation {
+	ops, reads := r.landed(r.ledger().Ops()), r.landedReads(r.ledger().Reads())
+	base := r.outcome.Baseline
+	if r.outcome.Cluster == nil || base.Revision == harness.AllWrites {
+		return linearize.History(ops, reads)
+	}
+	return linearize.Across(r.expected(ops), reads, base.Revision)
 }

@@ -48,6 +48,15 @@ type Options struct {
 	// after the first writes, before the backup, as a cluster in use is;
 	// the recovered cluster must then refuse a watch from below it.
 	Compact bool
+	// Traffic is how the writers run: TrafficContinuous (the default)
+	// keeps them writing through the backup, the fault and the recovery,
+	// then moves them to the recovered cluster; TrafficPhased writes in
+	// phases on a healthy cluster only.
+	Traffic string
+	// WritesRecovered is how many writes the recovered cluster must
+	// acknowledge before the traffic stops (continuous traffic; negative:
+	// as many as after the snapshot).
+	WritesRecovered int
 	// Keep leaves the run directory (data dirs, logs, snapshot) in place.
 	Keep   bool
 	Timing backend.Timing
@@ -75,17 +84,37 @@ type Options struct {
 // DefaultOptions is a 3-member embedded drill of 10,000 writes.
 func DefaultOptions() Options {
 	return Options{
-		Backend:     "embedded",
-		Members:     3,
-		Keys:        10000,
-		WritesAfter: -1,
-		Seed:        1,
-		Workload:    workload.DefaultConfig(),
-		Compact:     true,
+		Backend:         "embedded",
+		Members:         3,
+		Keys:            10000,
+		WritesAfter:     -1,
+		Seed:            1,
+		Workload:        workload.DefaultConfig(),
+		Compact:         true,
+		Traffic:         TrafficContinuous,
+		WritesRecovered: -1,
 		// Loopback members can run ten times faster than etcd's defaults
 		// (100 ms, 1 s): elections and the quorum-loss probe take a tenth.
 		Timing: backend.Timing{Heartbeat: 25 * time.Millisecond, Election: 250 * time.Millisecond},
 	}
+}
+
+// Traffic modes.
+const (
+	TrafficContinuous = "continuous"
+	TrafficPhased     = "phased"
+)
+
+// continuous says whether the writers run through the fault.
+func (o Options) continuous() bool { return o.Traffic != TrafficPhased }
+
+// writesRecovered resolves the default number of writes the recovered
+// cluster must acknowledge: one at least, which ends the outage.
+func (o Options) writesRecovered() int {
+	if o.WritesRecovered >= 0 {
+		return max(o.WritesRecovered, 1)
+	}
+	return o.writesAfter()
 }
 
 // writesAfter resolves the default number of writes after the snapshot.
@@ -108,6 +137,11 @@ func Validate(sc Scenario, o Options) error {
 	}
 	if o.Keys < 0 {
 		return fmt.Errorf("--keys %d: must be 0 or more", o.Keys)
+	}
+	switch o.Traffic {
+	case "", TrafficContinuous, TrafficPhased:
+	default:
+		return fmt.Errorf("--traffic %s: want %s or %s", o.Traffic, TrafficContinuous, TrafficPhased)
 	}
 	if o.Keys < sc.MinKeys {
 		return fmt.Errorf("scenario %s needs --keys %d or more, got %d", sc.Name, sc.MinKeys, o.Keys)

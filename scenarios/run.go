@@ -75,6 +75,10 @@ func newRunner(ctx context.Context, sc Scenario, o Options) (*runner, error) {
 	_, native := be.(backend.Partitioner)
 	d.PeerProxies = needs(sc).Partition && !native
 	rep.RunDir, rep.Kept = d.RunDir, o.Keep
+	if sc.Phased != "" && o.continuous() {
+		o.Traffic = TrafficPhased
+		rep.Note("writes in phases, not through the fault: " + sc.Phased)
+	}
 	return &runner{sc: sc, o: o, d: d, rep: rep}, nil
 }
 
@@ -173,6 +177,15 @@ type runner struct {
 	outcome  recovery.Outcome
 	// before is each member's state just before the fault.
 	before map[string]harness.MemberState
+	// leases is the leased part of the workload.
+	leases *workload.Leases
+	// traffic is the writers running on their own (continuous traffic),
+	// from the first writes until the recovered cluster has its share.
+	traffic *workload.Traffic
+	// recoverStart is when the recovery began; newID is the recovered
+	// cluster's ID.
+	recoverStart time.Time
+	newID        uint64
 	// abandoned are steps that did not return after their deadline.
 	abandoned []abandoned
 	// flooded: a member flooded its log (kept as evidence).
@@ -252,9 +265,21 @@ type stage struct {
 
 func (r *runner) pipeline(ctx context.Context) error {
 	o, sc := r.o, r.sc
+	defer r.stopTraffic()
+	defer func() {
+		if r.leases != nil {
+			r.leases.StopKeepAlive()
+		}
+	}()
 	steps := []stage{
 		{"start-cluster", r.startCluster},
 		{"workload", func(ctx context.Context) (string, error) { return r.write(ctx, "workload", o.Keys) }},
+		// The drill's context: the short lease is kept alive until the fault.
+		{"leases", func(context.Context) (string, error) { return r.grantLeases(ctx) }},
+	}
+	if o.continuous() {
+		// The drill's context, not the step's: the writers outlive it.
+		steps = append(steps, stage{"start-traffic", func(context.Context) (string, error) { return r.startTraffic(ctx) }})
 	}
 	if o.Compact {
 		steps = append(steps, stage{"compact", r.compact})
@@ -262,10 +287,17 @@ func (r *runner) pipeline(ctx context.Context) error {
 	if sc.backup() == BackupLive {
 		steps = append(steps, stage{"snapshot", r.takeSnapshot})
 	}
-	steps = append(steps,
-		stage{"workload-after-snapshot", func(ctx context.Context) (string, error) {
-			return r.write(ctx, "workload-after-snapshot", o.writesAfter())
-		}},
+	after := stage{"workload-after-snapshot", func(ctx context.Context) (string, error) {
+		detail, err := r.write(ctx, "workload-after-snapshot", o.writesAfter())
+		return detail + r.revokeAfterBackup(ctx), err
+	}}
+	if o.continuous() {
+		after.f = func(ctx context.Context) (string, error) {
+			detail, err := r.trafficAfterSnapshot(ctx, o.writesAfter())
+			return detail + r.revokeAfterBackup(ctx), err
+		}
+	}
+	steps = append(steps, after,
 		stage{"fault", r.inject},
 		stage{"confirm-fault", r.confirm},
 	)
@@ -277,14 +309,23 @@ func (r *runner) pipeline(ctx context.Context) error {
 	if err := r.run(ctx, steps); err != nil {
 		return err
 	}
-	if r.outcome.Cluster != nil {
-		// (Without one, the recovery refused its backup, as the scenario
-		// wants: nothing to write to or verify.)
-		if err := r.run(ctx, append(r.actStages(sc.After), stage{"first-write", r.firstWrite}, stage{"verify", r.verify})); err != nil {
-			return err
-		}
+	if r.outcome.Cluster == nil {
+		// The recovery refused its backup, as the scenario wants: nothing
+		// to write to or verify.
+		r.stopTraffic()
+		return r.run(ctx, []stage{{"check-history", r.checkHistory}})
 	}
-	return r.run(ctx, []stage{{"check-history", r.checkHistory}})
+	var rest []stage
+	if o.continuous() {
+		// The writers move on, and stop, before any act on the recovered
+		// cluster: what it holds then is what verify reads.
+		rest = append(rest, stage{"recovered-traffic", r.recoveredTraffic})
+		rest = append(rest, r.actStages(sc.After)...)
+	} else {
+		rest = append(append(rest, r.actStages(sc.After)...), stage{"first-write", r.firstWrite})
+	}
+	rest = append(rest, stage{"check-leases", r.checkLeases}, stage{"verify", r.verify}, stage{"check-history", r.checkHistory})
+	return r.run(ctx, rest)
 }
 
 // run runs stages in order until one fails or ctx ends.

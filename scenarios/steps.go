@@ -170,6 +170,10 @@ func (r *runner) measureBefore(ctx context.Context) map[string]harness.MemberSta
 }
 
 func (r *runner) inject(ctx context.Context) (string, error) {
+	if r.leases != nil {
+		// Its holder dies with the fault.
+		r.leases.StopKeepAlive()
+	}
 	r.before = r.measureBefore(ctx)
 	if cli, err := r.cluster.Client(); err == nil {
 		gctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -226,6 +230,7 @@ func (r *runner) copyDB(ctx context.Context) (string, error) {
 // recover runs the recovery and records its outcome: notes, hazards, the
 // baseline (the snapshot's revision unless the recovery names another).
 func (r *runner) recover(ctx context.Context) (string, error) {
+	r.recoverStart = time.Now()
 	out, err := r.sc.Recovery.Recover(ctx, r.recoveryEnv())
 	for _, n := range out.Notes {
 		r.rep.Note(n)
@@ -248,6 +253,10 @@ func (r *runner) recover(ctx context.Context) (string, error) {
 			return "", errors.New("the recovery returned no cluster and no reason")
 		}
 		return fmt.Sprintf("%s: refused the backup as it must: %v", r.sc.Recovery.Name(), out.Refused), nil
+	}
+	r.rep.RecoverySeconds = time.Since(r.confirmed).Seconds()
+	if r.newID, err = c.ClusterID(ctx); err != nil {
+		return "", fmt.Errorf("the recovered cluster's ID: %w", err)
 	}
 	return fmt.Sprintf("%s: %d members %s healthy", r.sc.Recovery.Name(), len(c.Members()), strings.Join(harness.Names(c.Members()), ",")), nil
 }
@@ -284,7 +293,8 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 		return "", err
 	}
 	ledger := r.workload.Ledger()
-	ops := verify.SentBefore(ledger.Ops(), base.SentBefore)
+	landed := r.landed(ledger.Ops())
+	ops := r.expected(landed)
 	res := verify.CheckAt(ops, base.Revision, actual)
 	partial := verify.PartialTxns(ops, base.Revision, actual)
 	rep.Verified = true
@@ -293,13 +303,13 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 		Indeterminate: res.Indeterminate, Duplicates: res.Duplicates, RevisionMismatch: res.RevisionMismatch,
 	}
 	rep.RPO.Baseline = base.Why
-	rep.RPO.AcknowledgedNotKept = ledger.AckedAfter(base.Revision)
+	rep.RPO.AcknowledgedNotKept = beyond(landed, base.Revision)
 	if r.snapshot.Revision > 0 {
-		rep.RPO.WritesAfterSnapshot = ledger.AckedAfter(r.snapshot.Revision)
+		rep.RPO.WritesAfterSnapshot = beyond(landed, r.snapshot.Revision)
 	}
 	// A delete the workload had acknowledged that deleted nothing, of a key
 	// the ledger holds live: the old cluster lost that key before any fault.
-	lostEarly := verify.LostBeforeFault(ledger.Ops())
+	lostEarly := verify.LostBeforeFault(ops, base.Revision)
 	rep.Keys.PartialTxns = countTxns(partial)
 	for i, f := range append(append(lostEarly, partial...), res.Findings...) {
 		if i == maxFindings {
@@ -311,7 +321,7 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 		rep.Fail("%s: %d acknowledged keys were already gone when the workload deleted them (first %s): the old cluster lost them before the fault",
 			verify.KindLostBeforeFault, len(lostEarly), lostEarly[0].Key)
 	}
-	if res.Restored == 0 && res.Expected > 0 {
+	if res.FromOld == 0 && res.Expected > 0 {
 		rep.Fail("%s: the recovered cluster holds none of the workload's keys (%d expected as of %s): the backup did not hold the data", FindingEmptyBackup, res.Expected, base.Why)
 	}
 	if res.Lost > 0 {
@@ -382,9 +392,11 @@ func (r *runner) verifyCluster(ctx context.Context, cli *clientv3.Client, rev in
 // revision is above every revision the old cluster served, and a watch from
 // an old revision is cancelled as compacted.
 func (r *runner) checkRevisionAbove(ctx context.Context, cli *clientv3.Client, rev int64) error {
-	served := r.workload.Ledger().MaxRevision()
-	if r.oldLastRev > served {
-		served = r.oldLastRev
+	served := r.oldLastRev
+	for _, op := range r.landed(r.workload.Ledger().Ops()) {
+		if op.Epoch == workload.Old && op.Outcome == workload.Acknowledged {
+			served = max(served, op.Revision)
+		}
 	}
 	if rev <= served {
 		return fmt.Errorf("the restored cluster is at revision %d, not above the old cluster's %d: clients may see revisions go back", rev, served)
@@ -402,6 +414,52 @@ func (r *runner) ledger() *workload.Ledger {
 		return nil
 	}
 	return r.workload.Ledger()
+}
+
+// expected is ops as the recovery's baseline says they may be held: a write
+// in doubt sent after the backup was taken refused, the old cluster's
+// writes above an open baseline in doubt.
+func (r *runner) expected(ops []workload.Op) []workload.Op {
+	base := r.outcome.Baseline
+	if r.sharesAddresses() {
+		// A write sent to an old address still in flight when the
+		// recovered cluster came up there may be in either.
+		ops = verify.EitherCluster(ops, r.effect.At.Add(-r.o.Workload.OpTimeout))
+	}
+	ops = verify.SentBefore(ops, base.SentBefore)
+	if base.Open {
+		ops = verify.MayBeKept(ops, base.Revision)
+	}
+	return ops
+}
+
+// sharesAddresses says whether the recovered cluster serves clients on an
+// address of the old one.
+func (r *runner) sharesAddresses() bool {
+	if r.outcome.Cluster == nil {
+		return false
+	}
+	old := map[string]bool{}
+	for _, m := range r.cluster.AllMembers() {
+		old[m.ClientURL()] = true
+	}
+	for _, m := range r.outcome.Cluster.Members() {
+		if old[m.ClientURL()] {
+			return true
+		}
+	}
+	return false
+}
+
+// beyond counts the old cluster's acknowledged writes above rev.
+func beyond(ops []workload.Op, rev int64) int {
+	n := 0
+	for _, op := range ops {
+		if verify.Beyond(op, rev) {
+			n++
+		}
+	}
+	return n
 }
 
 // countTxns counts the transactions partial-txn findings name.

@@ -109,3 +109,18 @@ func onEmbeddedAndProcess(t *testing.T, f func(t *testing.T, o Options)) {
 		})
 	}
 }
+
+// restoredAsExpected says whether a drill's keyspace holds every expected
+// key and no other, but for keys a write in doubt explains (which live
+// traffic through the fault leaves).
+func restoredAsExpected(k report.Keys) bool {
+	diff := k.Restored - k.Expected
+	return k.Expected > 0 && k.Lost == 0 && k.Resurrected == 0 && diff <= k.Indeterminate && -diff <= k.Indeterminate
+}
+
+// phased makes o write on a healthy cluster only: for a test whose double
+// needs a history that stands still around the fault.
+func phased(o Options) Options {
+	o.Traffic = TrafficPhased
+	return o
+}

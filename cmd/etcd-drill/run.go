@@ -43,6 +43,8 @@ func newRunFlags() (*flag.FlagSet, *runFlags) {
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of the workload's choices")
 	fs.IntVar(&o.Workload.Concurrency, "concurrency", o.Workload.Concurrency, "concurrent writers")
 	fs.IntVar(&o.Workload.ValueSize, "value-size", o.Workload.ValueSize, "bytes per value")
+	fs.StringVar(&o.Traffic, "traffic", o.Traffic, "continuous: writers run through the backup, the fault and the recovery, then move to the recovered cluster; phased: writes on a healthy cluster only")
+	fs.IntVar(&o.WritesRecovered, "writes-recovered", o.WritesRecovered, "with continuous traffic, writes the recovered cluster must acknowledge before the writers stop; -1 means as many as --writes-after")
 	fs.BoolVar(&o.Compact, "compact", o.Compact, "compact the history at half its revision before the backup (--compact=false: do not)")
 	fs.Float64Var(&o.Workload.ReadRatio, "read-ratio", o.Workload.ReadRatio, "chance that a writer reads back one of its keys after a write (0 to 1)")
 	fs.Float64Var(&o.Workload.TxnRatio, "txn-ratio", o.Workload.TxnRatio, "chance that a writer's next write is a transaction of --txn-size puts (0 to 1)")

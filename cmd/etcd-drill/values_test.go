@@ -10,7 +10,9 @@ func TestLargestValues(t *testing.T) {
 	if got := num(t, m, "workload.value_size"); got != 1<<20 {
 		t.Fatalf("report workload.value_size = %v, want 1 MiB", got)
 	}
-	if restored := num(t, m, "keys.restored"); restored == 0 || restored != num(t, m, "keys.expected") {
-		t.Fatalf("keys restored %v of %v expected", restored, num(t, m, "keys.expected"))
+	// Keys a write in doubt explains may be there or not.
+	restored, expected, doubt := num(t, m, "keys.restored"), num(t, m, "keys.expected"), num(t, m, "keys.indeterminate")
+	if expected == 0 || restored < expected-doubt || restored > expected+doubt {
+		t.Fatalf("keys restored %v of %v expected (%v in doubt)", restored, expected, doubt)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -25,9 +27,15 @@ const FindingNotLinearizable = "not-linearizable"
 
 // input is what an operation asked.
 type input struct {
-	kind  workload.Kind // 0: a read
+	kind  workload.Kind // 0: a read; restore: the recovery
 	value string
+	// to is the state a restore sets.
+	to state
 }
+
+// restore is the recovery of a key in the recovered cluster: its state
+// jumps to what the ledger says the backup holds.
+const restore workload.Kind = 255
 
 // output is what etcd answered; known is false for a write in doubt.
 type output struct {
@@ -48,12 +56,20 @@ type state struct {
 	value   string
 	modRev  int64
 	seen    int64
+	// unknown: restored from a backup that a write in doubt may or may
+	// not be in; the first answer about the key tells.
+	unknown bool
 }
 
 // step applies one operation to a key; ok is false when the answer cannot
 // follow from st.
 func step(st state, in input, out output) (bool, state) {
+	if st.unknown && in.kind != restore {
+		return stepUnknown(st, in, out)
+	}
 	switch in.kind {
+	case restore:
+		return true, in.to
 	case workload.Put:
 		if !out.known {
 			return true, state{present: true, value: in.value, modRev: -1, seen: st.seen}
@@ -87,6 +103,26 @@ func step(st state, in input, out output) (bool, state) {
 	}
 }
 
+// stepUnknown applies an operation to a key whose restored state is not
+// known: a write sets it, an answer tells it, as long as the store's
+// revision does not go back.
+func stepUnknown(st state, in input, out output) (bool, state) {
+	switch {
+	case in.kind == 0:
+		if out.revision < st.seen {
+			return false, st
+		}
+		return true, state{present: out.present, value: out.value, modRev: out.modRev, seen: out.revision}
+	case !out.known:
+		return step(state{present: in.kind == workload.Put, seen: st.seen}, in, out)
+	case out.revision <= st.seen:
+		return false, st
+	case in.kind == workload.Delete:
+		return true, state{seen: out.revision}
+	}
+	return true, state{present: true, value: in.value, modRev: out.revision, seen: out.revision}
+}
+
 // model is the porcupine model of one key.
 func model() porcupine.Model {
 	return porcupine.Model{
@@ -110,6 +146,7 @@ func model() porcupine.Model {
 func describe(in input, out output) string {
 	var what string
 	switch in.kind {
+	case restore:
 	case workload.Put:
 		what = fmt.Sprintf("put %q", in.value)
 	case workload.Delete:
@@ -120,6 +157,12 @@ func describe(in input, out output) string {
 	switch {
 	case !out.known:
 		return what + " -> no answer"
+	case in.kind == restore && in.to.unknown:
+		return "restore -> unknown (a write in doubt may be in the backup)"
+	case in.kind == restore && in.to.present:
+		return fmt.Sprintf("restore -> %q mod %d", in.to.value, in.to.modRev)
+	case in.kind == restore:
+		return "restore -> absent"
 	case in.kind == workload.Delete:
 		return fmt.Sprintf("%s -> deleted %d @%d", what, out.deleted, out.revision)
 	case in.kind == 0 && out.present:
@@ -151,6 +194,18 @@ func byKey(history []porcupine.Operation) [][]porcupine.Operation {
 // Times are taken from the earliest send on the monotonic clock, so that a
 // step of the wall clock cannot reorder them.
 func History(ops []workload.Op, reads []workload.Read) []porcupine.Operation {
+	return operations(ops, reads, false)
+}
+
+// operations turns ops and reads into porcupine operations; split puts
+// those of the recovered cluster in partitions of their own.
+func operations(ops []workload.Op, reads []workload.Read, split bool) []porcupine.Operation {
+	part := func(key string, e workload.Epoch) string {
+		if split && e == workload.Recovered {
+			return key + recoveredSuffix
+		}
+		return key
+	}
 	var base time.Time
 	for _, op := range ops {
 		if base.IsZero() || op.Sent.Before(base) {
@@ -174,7 +229,7 @@ func History(ops []workload.Op, reads []workload.Read) []porcupine.Operation {
 			Call:     since(op.Sent),
 			Return:   math.MaxInt64,
 			Output:   output{},
-			Metadata: op.Key,
+			Metadata: part(op.Key, op.Epoch),
 		}
 		if op.Outcome == workload.Acknowledged {
 			o.Return = since(op.Done)
@@ -189,8 +244,66 @@ func History(ops []workload.Op, reads []workload.Read) []porcupine.Operation {
 			Call:     since(r.Sent),
 			Return:   since(r.Done),
 			Output:   output{known: true, revision: r.Revision, present: r.Present, value: r.Value, modRev: r.ModRevision},
-			Metadata: r.Key,
+			Metadata: part(r.Key, r.Epoch),
 		})
+	}
+	return out
+}
+
+// Across turns the history of two clusters into porcupine operations: the
+// old cluster's, and the recovered cluster's, which begins, for each key it
+// touched, with the key restored to what the old cluster's acknowledged
+// writes at or below base left (the ledger's state at the backup, not the
+// recovered cluster's word), or to "unknown" where a write in doubt may be
+// in the backup. ops are as verify.SentBefore gives them: a write in doubt
+// that cannot be in the backup is refused. The two are one history on one
+// clock, each key of each cluster its own partition.
+func Across(ops []workload.Op, reads []workload.Read, base int64) []porcupine.Operation {
+	out := operations(ops, reads, true)
+	restored := restoredStates(ops, base)
+	seen := map[string]bool{}
+	for _, o := range out {
+		k := o.Metadata.(string)
+		if key, ok := strings.CutSuffix(k, recoveredSuffix); ok && !seen[k] {
+			seen[k] = true
+			out = append(out, porcupine.Operation{
+				ClientId: -1, Input: input{kind: restore, to: restored[key]},
+				Call: -2, Return: -1, Output: output{known: true}, Metadata: k,
+			})
+		}
+	}
+	return out
+}
+
+// recoveredSuffix marks the partition of a key in the recovered cluster.
+const recoveredSuffix = " (recovered)"
+
+// restoredStates is each key's state as the old cluster's writes at or
+// below base left it, by the ledger; unknown once a write in doubt may have
+// changed it.
+func restoredStates(ops []workload.Op, base int64) map[string]state {
+	byKey := map[string][]workload.Op{}
+	for _, op := range ops {
+		if op.Epoch == workload.Old {
+			byKey[op.Key] = append(byKey[op.Key], op)
+		}
+	}
+	out := map[string]state{}
+	for key, kops := range byKey {
+		sort.SliceStable(kops, func(i, j int) bool { return kops[i].Seq < kops[j].Seq })
+		var st state
+		for _, op := range kops {
+			switch {
+			case op.Outcome == workload.Indeterminate:
+				st = state{unknown: true}
+			case op.Outcome != workload.Acknowledged || op.Revision > base || st.unknown:
+			case op.Kind == workload.Put:
+				st = state{present: true, value: op.Value, modRev: op.Revision, seen: op.Revision}
+			default:
+				st = state{}
+			}
+		}
+		out[key] = st
 	}
 	return out
 }

@@ -162,3 +162,41 @@ func BenchmarkCheck(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(h)), "ops/check")
 }
+
+// TestAcross: the recovered cluster's history starts from the ledger's
+// state at the backup's revision (100 here), key by key.
+func TestAcross(t *testing.T) {
+	rec := func(op workload.Op) workload.Op { op.Epoch = workload.Recovered; return op }
+	recGet := func(r workload.Read) workload.Read { r.Epoch = workload.Recovered; return r }
+	for _, tc := range []struct {
+		name  string
+		ops   []workload.Op
+		reads []workload.Read
+		want  porcupine.CheckResult
+	}{
+		{"the recovered cluster serves the backup's value",
+			[]workload.Op{put(0, "a", 90, 0, 1), put(0, "b", 120, 2, 3)}, []workload.Read{recGet(get(1, "a", 90, 101, 10, 11))}, porcupine.Ok},
+		{"the recovered cluster serves a value written after the backup",
+			[]workload.Op{put(0, "a", 90, 0, 1), put(0, "b", 120, 2, 3)}, []workload.Read{recGet(get(1, "b", 120, 121, 10, 11))}, porcupine.Illegal},
+		{"the old cluster's history alone is checked as ever",
+			[]workload.Op{put(0, "a", 90, 0, 1), put(0, "b", 120, 2, 3)}, []workload.Read{get(1, "a", 90, 121, 4, 5)}, porcupine.Illegal},
+		{"a recovered put, then a read of it",
+			[]workload.Op{put(0, "a", 90, 0, 1), rec(put(0, "c", 101, 10, 11))}, []workload.Read{recGet(get(1, "c", 101, 101, 12, 13))}, porcupine.Ok},
+		{"a recovered put, then a read of the backup's value",
+			[]workload.Op{put(0, "a", 90, 0, 1), rec(put(0, "c", 101, 10, 11))}, []workload.Read{recGet(get(1, "a", 90, 101, 12, 13))}, porcupine.Illegal},
+		{"a write in doubt before the backup: either value may be restored",
+			[]workload.Op{put(0, "a", 90, 0, 1), doubt(0, "b", 2)}, []workload.Read{recGet(get(1, "b", 95, 101, 10, 11)), recGet(get(1, "b", 95, 101, 12, 13))}, porcupine.Ok},
+		{"a write in doubt before the backup: what one read saw, the next must see",
+			[]workload.Op{put(0, "a", 90, 0, 1), doubt(0, "b", 2)}, []workload.Read{recGet(get(1, "b", 95, 101, 10, 11)), recGet(get(1, "a", 90, 101, 12, 13))}, porcupine.Illegal},
+		{"a delete of the recovered cluster that finds the backup's key",
+			[]workload.Op{put(0, "a", 90, 0, 1), rec(del(0, 1, 101, 10, 11))}, nil, porcupine.Ok},
+		{"a delete of the recovered cluster that finds nothing where the backup holds the key",
+			[]workload.Op{put(0, "a", 90, 0, 1), rec(del(0, 0, 101, 10, 11))}, nil, porcupine.Illegal},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if r := Check(Across(tc.ops, tc.reads, 100), 5*time.Second); r.Verdict != tc.want {
+				t.Fatalf("verdict %s, want %s", r.Verdict, tc.want)
+			}
+		})
+	}
+}

@@ -34,6 +34,40 @@ type Compaction struct {
 	WatchRefused bool  `json:"watch_refused"`
 }
 
+// Traffic is what the writers saw when they ran through the fault and the
+// recovery (--traffic continuous): writes per cluster, and the outage as a
+// client lived it.
+type Traffic struct {
+	Mode string `json:"mode"`
+	// Old and Recovered count the writes each cluster was sent.
+	Old       Epoch `json:"old"`
+	Recovered Epoch `json:"recovered"`
+	// LastOldAck and FirstRecoveredAck bound the outage a client saw (its
+	// length is rto_seconds).
+	LastOldAck        time.Time `json:"last_old_ack,omitzero"`
+	FirstRecoveredAck time.Time `json:"first_recovered_ack,omitzero"`
+	// LongestWriterGapSeconds is the longest time one writer went without
+	// an acknowledgement, and Writer is that writer.
+	LongestWriterGapSeconds float64 `json:"longest_writer_gap_seconds"`
+	Writer                  int     `json:"writer"`
+}
+
+// Leases sums up the lease checks: how many leases the workload granted,
+// the findings about them, and how long the short lease took to expire
+// after the recovery.
+type Leases struct {
+	Leases              int     `json:"leases"`
+	Findings            int     `json:"findings"`
+	ShortExpiredSeconds float64 `json:"short_expired_seconds"`
+}
+
+// Epoch counts the writes one cluster was sent, by outcome.
+type Epoch struct {
+	Acknowledged  int `json:"acknowledged"`
+	Failed        int `json:"failed"`
+	Indeterminate int `json:"indeterminate"`
+}
+
 // Linearizability is what the check of the history found: porcupine's
 // verdict (Ok, Illegal, or Unknown when it ran out of time) over the
 // operations, and where its HTML view of an illegal history is.
@@ -147,11 +181,16 @@ type Report struct {
 	Snapshot    Snapshot `json:"snapshot"`
 	Keys        Keys     `json:"keys"`
 	// Verified: the keyspace check ran (keys.expected and on are set).
-	Verified   bool    `json:"verified"`
-	RPO        RPO     `json:"rpo"`
+	Verified bool `json:"verified"`
+	RPO      RPO  `json:"rpo"`
+	// RTOSeconds is the outage: with continuous traffic, what a client saw,
+	// from the old cluster's last acknowledged write to the recovered one's
+	// first; with phased traffic, from the fault to a write sent after the
+	// recovery.
 	RTOSeconds float64 `json:"rto_seconds"`
 	// RecoverySeconds is the part of the RTO the procedure itself took:
-	// from the fault confirmed to the first acknowledged write.
+	// from the fault confirmed to the recovered cluster healthy (phased:
+	// to the first acknowledged write).
 	RecoverySeconds float64 `json:"recovery_seconds"`
 	// HealSeconds: after a partition, from the heal to the first write taken.
 	HealSeconds float64   `json:"heal_seconds,omitempty"`
@@ -172,6 +211,11 @@ type Report struct {
 	Deadline *Deadline `json:"deadline,omitempty"`
 	// Compaction is the compaction made before the backup, if any.
 	Compaction *Compaction `json:"compaction,omitempty"`
+	// Traffic is what the writers saw through the fault and the recovery,
+	// when they ran through them.
+	Traffic *Traffic `json:"traffic,omitempty"`
+	// Leases is the check of the workload's leases, if it ran.
+	Leases *Leases `json:"leases,omitempty"`
 	// Linearizability is the check of the ledgered history, if it ran.
 	Linearizability *Linearizability `json:"linearizability,omitempty"`
 	// RunbookLogs are the outputs of an operator's runbook, kept when the

@@ -14,9 +14,11 @@ const KindLostBeforeFault = "lost-before-fault"
 // LostBeforeFault finds the acknowledged deletes that deleted nothing
 // although the ledger holds the key live: the key's write before the delete
 // (a writer owns its keys and writes them one at a time, so Seq orders them)
-// is an acknowledged put, and no write between them is in doubt. One
-// finding a key, in key order.
-func LostBeforeFault(ops []workload.Op) []Finding {
+// is an acknowledged put, and no write between them is in doubt. A put the
+// old cluster acknowledged above rev is not one the recovered cluster keeps
+// (see Beyond): a delete there finds nothing of it. One finding a key, in
+// key order.
+func LostBeforeFault(ops []workload.Op, rev int64) []Finding {
 	byKey := map[string][]workload.Op{}
 	for _, op := range ops {
 		byKey[op.Key] = append(byKey[op.Key], op)
@@ -29,7 +31,7 @@ func LostBeforeFault(ops []workload.Op) []Finding {
 				continue
 			}
 			prev := kops[i-1]
-			if prev.Kind == workload.Put && prev.Outcome == workload.Acknowledged {
+			if prev.Kind == workload.Put && prev.Outcome == workload.Acknowledged && (!Beyond(prev, rev) || op.Epoch == workload.Old) {
 				out = append(out, Finding{
 					Key:  key,
 					Kind: KindLostBeforeFault,

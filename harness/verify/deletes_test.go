@@ -14,6 +14,7 @@ func TestLostBeforeFault(t *testing.T) {
 		return workload.Op{Writer: 1, Seq: seq, Kind: workload.Delete, Key: "k", Outcome: o, Revision: rev, Deleted: deleted}
 	}
 	ack, ind, fail := workload.Acknowledged, workload.Indeterminate, workload.Failed
+	recovered := func(op workload.Op) workload.Op { op.Epoch = workload.Recovered; return op }
 	for _, tc := range []struct {
 		name string
 		ops  []workload.Op
@@ -28,9 +29,13 @@ func TestLostBeforeFault(t *testing.T) {
 		{"a delete of a key never written", []workload.Op{del(1, 11, 0, ack)}, 0},
 		{"two deletes in a row, the second finds nothing", []workload.Op{put(1, 10, ack), del(2, 11, 1, ack), del(3, 12, 0, ack)}, 0},
 		{"an unanswered delete is no finding", []workload.Op{put(1, 10, ack), del(2, 0, 0, fail)}, 0},
+		{"the old cluster's put above the baseline is not in the recovered one", []workload.Op{put(1, 120, ack), recovered(del(2, 130, 0, ack))}, 0},
+		{"the old cluster's put at the baseline is in the recovered one", []workload.Op{put(1, 100, ack), recovered(del(2, 130, 0, ack))}, 1},
+		{"a put and a delete of the recovered cluster", []workload.Op{recovered(put(1, 110, ack)), recovered(del(2, 130, 0, ack))}, 1},
+		{"the old cluster lost it above the baseline: still a finding", []workload.Op{put(1, 120, ack), del(2, 121, 0, ack)}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := LostBeforeFault(tc.ops)
+			got := LostBeforeFault(tc.ops, 100)
 			if len(got) != tc.want {
 				t.Fatalf("findings %+v, want %d", got, tc.want)
 			}

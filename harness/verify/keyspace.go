@@ -39,6 +39,9 @@ type Result struct {
 	Expected int
 	// Restored is the number of keys present under the prefix.
 	Restored int
+	// FromOld is nonzero when a key holds a value the old cluster was sent
+	// (counted up to one only): zero, the backup held none of its data.
+	FromOld int
 	// Lost: keys whose acknowledged put at or below the revision is missing
 	// or holds another value.
 	Lost int
@@ -84,12 +87,16 @@ func (s state) String() string {
 // actual, the keys read back under the workload's prefix. Every acknowledged
 // put at or below rev must be there with its value; every key deleted at or
 // below rev, or written only above it, must be absent.
+//
+// rev bounds the old cluster's writes only (see Beyond): every write the
+// recovered cluster acknowledged must be there, on top of the old ones up
+// to rev.
 func CheckAt(ops []workload.Op, rev int64, actual map[string]KV) Result {
 	byKey := map[string][]workload.Op{}
 	for _, op := range ops {
 		byKey[op.Key] = append(byKey[op.Key], op)
 	}
-	doubt := doubtWindows(ops)
+	doubt := doubtWindows(ops, rev)
 	var r Result
 	for key, kops := range byKey {
 		// One writer owns a key, so its sequence numbers give program order.
@@ -102,7 +109,7 @@ func CheckAt(ops []workload.Op, rev int64, actual map[string]KV) Result {
 		have := state{present: ok, value: got.Value, rev: got.ModRevision, create: got.CreateRevision, version: got.Version}
 		switch {
 		case want.present && have.present && want.value == have.value:
-			if w, g, bad := revisionsDiffer(want, have, kops[:from]); bad {
+			if w, g, bad := revisionsDiffer(want, have, kops[:from], rev); bad {
 				r.RevisionMismatch++
 				r.Findings = append(r.Findings, Finding{Key: key, Kind: KindRevisionRewritten, Want: w, Got: g})
 			}
@@ -119,6 +126,14 @@ func CheckAt(ops []workload.Op, rev int64, actual map[string]KV) Result {
 	}
 	for key, kv := range actual {
 		r.Restored++
+		if r.FromOld == 0 {
+			for _, op := range byKey[key] {
+				if op.Epoch == workload.Old && op.Kind == workload.Put && op.Value == kv.Value {
+					r.FromOld++
+					break
+				}
+			}
+		}
 		if _, known := byKey[key]; !known {
 			r.Resurrected++
 			r.Findings = append(r.Findings, Finding{Key: key, Kind: "resurrected", Want: "never written", Got: state{present: true, value: kv.Value, rev: kv.ModRevision}.String()})
@@ -133,7 +148,7 @@ func CheckAt(ops []workload.Op, rev int64, actual map[string]KV) Result {
 func expectedAt(kops []workload.Op, rev int64) (state, int) {
 	want, from := state{}, 0
 	for i, op := range kops {
-		if op.Outcome != workload.Acknowledged || op.Revision > rev {
+		if op.Outcome != workload.Acknowledged || Beyond(op, rev) {
 			continue
 		}
 		from = i + 1
@@ -156,11 +171,11 @@ const KindRevisionRewritten = "revision-rewritten"
 // create_revision (the first put after the last delete) and version (the
 // puts since) only when the history up to it is certain (no write in doubt)
 // and the read gave them.
-func revisionsDiffer(want, have state, upTo []workload.Op) (w, g string, bad bool) {
+func revisionsDiffer(want, have state, upTo []workload.Op, rev int64) (w, g string, bad bool) {
 	if want.rev != have.rev {
 		return fmt.Sprintf("mod_revision %d", want.rev), fmt.Sprintf("mod_revision %d", have.rev), true
 	}
-	create, version, exact := createAndVersion(upTo)
+	create, version, exact := createAndVersion(upTo, rev)
 	if !exact || have.create == 0 {
 		return "", "", false
 	}
@@ -172,13 +187,14 @@ func revisionsDiffer(want, have state, upTo []workload.Op) (w, g string, bad boo
 
 // createAndVersion gives a key's create_revision and version from its writes in
 // program order, up to and including the one that set its expected value;
-// exact is false when a write in doubt may have changed them.
-func createAndVersion(ops []workload.Op) (create, version int64, exact bool) {
+// exact is false when a write in doubt may have changed them. Writes of
+// the old cluster above rev are not kept, and count for nothing.
+func createAndVersion(ops []workload.Op, rev int64) (create, version int64, exact bool) {
 	for _, op := range ops {
 		switch {
 		case op.Outcome == workload.Indeterminate:
 			return 0, 0, false
-		case op.Outcome != workload.Acknowledged:
+		case op.Outcome != workload.Acknowledged || Beyond(op, rev):
 		case op.Kind == workload.Delete:
 			create, version = 0, 0
 		case op.Kind == workload.Put:
@@ -194,15 +210,17 @@ func createAndVersion(ops []workload.Op) (create, version int64, exact bool) {
 // explainedByIndeterminate: the actual state is what an indeterminate write
 // after the last acknowledged one would have left: a put its own value at a
 // revision it could have been applied at, a delete an absence. A writer
-// sends a write only once the one before has an outcome, so a write sent
-// after one acknowledged above rev was applied, if at all, above rev too:
-// it explains nothing.
+// sends a write only once the one before has an outcome, so a write to the
+// old cluster sent after one it acknowledged above rev was applied, if at
+// all, above rev too: it explains nothing. One to the recovered cluster
+// still may.
 func explainedByIndeterminate(later []workload.Op, rev int64, have state, doubt windows) bool {
+	past := false
 	for _, op := range later {
-		if op.Outcome == workload.Acknowledged && op.Revision > rev {
-			return false
+		if Beyond(op, rev) {
+			past = true
 		}
-		if op.Outcome != workload.Indeterminate {
+		if op.Outcome != workload.Indeterminate || (past && op.Epoch == workload.Old) {
 			continue
 		}
 		if op.Kind == workload.Put && have.present && have.value == op.Value && doubt.could(op, have.rev) {
@@ -219,25 +237,35 @@ func explainedByIndeterminate(later []workload.Op, rev int64, have state, doubt 
 // applied at.
 type windows struct {
 	// after: the revision of its writer's last acknowledged write before
-	// it; it was sent after that answer, so it was applied above it.
+	// it to the same cluster; it was sent after that answer, so it was
+	// applied above it.
 	after map[opID]int64
-	// taken: revisions acknowledged writes were answered with; a write in
-	// doubt cannot have been applied at one of them (a revision is one
-	// transaction).
-	taken map[int64]bool
+	// taken: revisions acknowledged writes were answered with, by epoch; a
+	// write in doubt cannot have been applied at one of them (a revision is
+	// one transaction). The recovered cluster's history holds the old one's
+	// up to rev.
+	taken map[workload.Epoch]map[int64]bool
+	rev   int64
 }
 
-type opID struct{ writer, seq int }
+type opID struct {
+	writer, seq int
+	epoch       workload.Epoch
+}
 
-func doubtWindows(ops []workload.Op) windows {
-	w := windows{after: map[opID]int64{}, taken: map[int64]bool{}}
-	byWriter := map[int][]workload.Op{}
+func doubtWindows(ops []workload.Op, rev int64) windows {
+	w := windows{after: map[opID]int64{}, taken: map[workload.Epoch]map[int64]bool{workload.Old: {}, workload.Recovered: {}}, rev: rev}
+	type writerEpoch struct {
+		writer int
+		epoch  workload.Epoch
+	}
+	byWriter := map[writerEpoch][]workload.Op{}
 	for _, op := range ops {
-		byWriter[op.Writer] = append(byWriter[op.Writer], op)
+		byWriter[writerEpoch{op.Writer, op.Epoch}] = append(byWriter[writerEpoch{op.Writer, op.Epoch}], op)
 		// A delete that deleted nothing answers with the revision as it
 		// was: it made none.
 		if op.Outcome == workload.Acknowledged && (op.Kind == workload.Put || op.Deleted > 0) {
-			w.taken[op.Revision] = true
+			w.taken[op.Epoch][op.Revision] = true
 		}
 	}
 	for _, wops := range byWriter {
@@ -248,7 +276,7 @@ func doubtWindows(ops []workload.Op) windows {
 			case workload.Acknowledged:
 				last = max(last, op.Revision)
 			case workload.Indeterminate:
-				w.after[opID{op.Writer, op.Seq}] = last
+				w.after[opID{op.Writer, op.Seq, op.Epoch}] = last
 			}
 		}
 	}
@@ -257,19 +285,57 @@ func doubtWindows(ops []workload.Op) windows {
 
 // could says whether op, a put in doubt, could have been applied at rev.
 func (w windows) could(op workload.Op, rev int64) bool {
-	return rev > w.after[opID{op.Writer, op.Seq}] && !w.taken[rev]
+	taken := w.taken[op.Epoch][rev] || (op.Epoch == workload.Recovered && rev <= w.rev && w.taken[workload.Old][rev])
+	return rev > w.after[opID{op.Writer, op.Seq, op.Epoch}] && !taken
+}
+
+// Beyond says whether op is a write the old cluster acknowledged above rev:
+// a recovery to rev does not keep it. Every write of the recovered cluster
+// is kept, whatever its revision.
+func Beyond(op workload.Op, rev int64) bool {
+	return op.Epoch == workload.Old && op.Outcome == workload.Acknowledged && op.Revision > rev
+}
+
+// EitherCluster returns ops with each write in doubt sent to the old
+// cluster at or after from also as one of the recovered cluster: where the
+// recovered cluster serves on the old one's addresses, a write still in
+// flight when it came up may have reached it.
+func EitherCluster(ops []workload.Op, from time.Time) []workload.Op {
+	out := append([]workload.Op(nil), ops...)
+	for _, op := range ops {
+		if op.Outcome == workload.Indeterminate && op.Epoch == workload.Old && !op.Sent.Before(from) {
+			op.Epoch = workload.Recovered
+			out = append(out, op)
+		}
+	}
+	return out
+}
+
+// MayBeKept returns ops with the old cluster's writes acknowledged above rev
+// in doubt: a recovered cluster that kept an unknown part of them above rev
+// may hold each or not, at the revision it was acknowledged at.
+func MayBeKept(ops []workload.Op, rev int64) []workload.Op {
+	out := make([]workload.Op, len(ops))
+	for i, op := range ops {
+		if Beyond(op, rev) {
+			op.Outcome = workload.Indeterminate
+			op.Err = fmt.Sprintf("acknowledged at revision %d, above %d: kept or not", op.Revision, rev)
+		}
+		out[i] = op
+	}
+	return out
 }
 
 // SentBefore returns ops as a backup taken at t holds them: a write in doubt
-// sent after t cannot be in it, so it counts as not applied (failed) and
-// excuses nothing. A zero t bounds nothing.
+// sent to the old cluster after t cannot be in it, so it counts as not
+// applied (failed) and excuses nothing. A zero t bounds nothing.
 func SentBefore(ops []workload.Op, t time.Time) []workload.Op {
 	if t.IsZero() {
 		return ops
 	}
 	out := make([]workload.Op, len(ops))
 	for i, op := range ops {
-		if op.Outcome == workload.Indeterminate && op.Sent.After(t) {
+		if op.Outcome == workload.Indeterminate && op.Epoch == workload.Old && op.Sent.After(t) {
 			op.Outcome = workload.Failed
 			op.Err = "sent after the backup was taken: " + op.Err
 		}
@@ -287,7 +353,7 @@ func describe(have state, kops []workload.Op, rev int64) string {
 	}
 	for _, op := range kops {
 		if op.Kind == workload.Put && op.Value == have.value {
-			if op.Outcome == workload.Acknowledged && op.Revision > rev {
+			if Beyond(op, rev) {
 				return s + fmt.Sprintf(" (written after revision %d)", rev)
 			}
 			return s + " (" + op.Outcome.String() + " write)"

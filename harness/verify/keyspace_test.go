@@ -27,6 +27,9 @@ type history struct {
 	writer int
 	seq    int
 	ops    []workload.Op
+	// recovered is the index of the first op sent to the recovered
+	// cluster (0: none was; see then).
+	recovered int
 }
 
 func (h *history) add(kind workload.Kind, key, value string, out workload.Outcome, rev int64) *history {

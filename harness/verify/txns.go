@@ -21,20 +21,23 @@ const KindPartialTxn = "partial-txn"
 // left out; ops as SentBefore gives them make one sent after the backup
 // refused.
 func PartialTxns(ops []workload.Op, rev int64, actual map[string]KV) []Finding {
-	type txnID struct{ writer, seq int }
+	type txnID struct {
+		writer, seq int
+		epoch       workload.Epoch
+	}
 	txns := map[txnID][]workload.Op{}
 	byKey := map[string][]workload.Op{}
 	for _, op := range ops {
 		byKey[op.Key] = append(byKey[op.Key], op)
 		if op.Txn > 1 {
-			id := txnID{op.Writer, op.Seq}
+			id := txnID{op.Writer, op.Seq, op.Epoch}
 			txns[id] = append(txns[id], op)
 		}
 	}
 	var out []Finding
 	for _, puts := range txns {
 		t := puts[0]
-		if t.Outcome == workload.Failed || (t.Outcome == workload.Acknowledged && t.Revision > rev) {
+		if t.Outcome == workload.Failed || Beyond(t, rev) {
 			continue
 		}
 		var held, missing []workload.Op
@@ -71,7 +74,7 @@ func PartialTxns(ops []workload.Op, rev int64, actual map[string]KV) []Finding {
 // acknowledged ones above rev.
 func lastAt(kops []workload.Op, p workload.Op, rev int64) bool {
 	for _, op := range kops {
-		if op.Seq <= p.Seq || op.Outcome == workload.Failed || (op.Outcome == workload.Acknowledged && op.Revision > rev) {
+		if op.Seq <= p.Seq || op.Outcome == workload.Failed || Beyond(op, rev) {
 			continue
 		}
 		return false

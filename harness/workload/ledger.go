@@ -51,6 +51,24 @@ func (o Outcome) String() string {
 	return "unknown"
 }
 
+// Epoch is the cluster a write was sent to: the one under test, or the one
+// its recovery brought up.
+type Epoch uint8
+
+const (
+	// Old is the cluster under test, before and through the fault.
+	Old Epoch = iota
+	// Recovered is the cluster the recovery brought up.
+	Recovered
+)
+
+func (e Epoch) String() string {
+	if e == Recovered {
+		return "recovered"
+	}
+	return "old"
+}
+
 // Op is one write and what became of it.
 type Op struct {
 	Writer int
@@ -73,6 +91,13 @@ type Op struct {
 	// Sent is when the write was sent: one sent after a backup was taken
 	// cannot be in it. Done is when its answer came (zero if none did).
 	Sent, Done time.Time
+	// Epoch is the cluster the write was sent to; Cluster is the ID of the
+	// cluster that answered it (0 without an answer).
+	Epoch   Epoch
+	Cluster uint64
+	// Lease is the lease a put attached its key to, or whose revocation
+	// (or expiry) a delete was (0: none).
+	Lease int64
 }
 
 // Read is one answered read of a key: when it was sent and answered, the
@@ -85,6 +110,9 @@ type Read struct {
 	Present     bool
 	Value       string
 	ModRevision int64
+	// Epoch and Cluster: as for Op.
+	Epoch   Epoch
+	Cluster uint64
 }
 
 // Ledger is the append-only record of every write, and of every answered

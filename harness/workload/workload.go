@@ -151,39 +151,19 @@ func (s Stats) PerSecond() float64 {
 // when ctx ends.
 func (w *Workload) Run(ctx context.Context, cli *clientv3.Client, n int, progress func(done int)) (Stats, error) {
 	start := time.Now()
-	var tickets, done, reads atomic.Int64
-	var counts [Indeterminate + 1]atomic.Int64
+	var tickets, done atomic.Int64
+	var t tally
 	var wg sync.WaitGroup
 	for _, wr := range w.writers {
 		wg.Go(func() {
 			for ctx.Err() == nil {
 				// A transaction of k puts takes k of the n writes.
-				k := int64(1)
-				if wr.txns.Float64() < w.cfg.TxnRatio {
-					k = int64(w.cfg.TxnSize)
-				}
+				k := int64(wr.nextSize(w.cfg))
 				first := tickets.Add(k) - k
 				if first >= int64(n) {
 					break
 				}
-				ops := wr.nextTxn(w.cfg, int(min(k, int64(n)-first)))
-				sent := time.Now()
-				w.send(ctx, cli, ops)
-				for _, op := range ops {
-					op.Sent = sent
-					if op.Outcome != Indeterminate {
-						op.Done = time.Now()
-					}
-					wr.settle(op)
-					w.ledger.Record(op)
-					counts[op.Outcome].Add(1)
-				}
-				if len(wr.keys) > 0 && wr.reads.Float64() < w.cfg.ReadRatio {
-					if rd, ok := w.read(ctx, cli, wr.id, wr.keys[wr.reads.IntN(len(wr.keys))]); ok {
-						w.ledger.RecordRead(rd)
-						reads.Add(1)
-					}
-				}
+				ops := w.turn(ctx, cli, Old, wr, int(min(k, int64(n)-first)), &t)
 				d := done.Add(int64(len(ops)))
 				if progress != nil {
 					progress(int(d))
@@ -192,19 +172,61 @@ func (w *Workload) Run(ctx context.Context, cli *clientv3.Client, n int, progres
 		})
 	}
 	wg.Wait()
-	st := Stats{
-		Counts: Counts{
-			Acknowledged:  int(counts[Acknowledged].Load()),
-			Failed:        int(counts[Failed].Load()),
-			Indeterminate: int(counts[Indeterminate].Load()),
-		},
-		Reads:   int(reads.Load()),
-		Elapsed: time.Since(start),
-	}
+	st := t.stats(time.Since(start))
 	if err := ctx.Err(); err != nil {
 		return st, fmt.Errorf("workload stopped after %d of %d writes: %w", st.Total(), n, err)
 	}
 	return st, nil
+}
+
+// tally counts outcomes and reads, per epoch, from many writers.
+type tally struct {
+	outcomes [Recovered + 1][Indeterminate + 1]atomic.Int64
+	reads    atomic.Int64
+}
+
+func (t *tally) stats(elapsed time.Duration) Stats {
+	st := Stats{Reads: int(t.reads.Load()), Elapsed: elapsed}
+	for e := range t.outcomes {
+		st.Acknowledged += int(t.outcomes[e][Acknowledged].Load())
+		st.Failed += int(t.outcomes[e][Failed].Load())
+		st.Indeterminate += int(t.outcomes[e][Indeterminate].Load())
+	}
+	return st
+}
+
+// nextSize draws how many puts the writer's next write holds: 1, or
+// TxnSize for a transaction.
+func (wr *writer) nextSize(cfg Config) int {
+	if wr.txns.Float64() < cfg.TxnRatio {
+		return cfg.TxnSize
+	}
+	return 1
+}
+
+// turn is one writer's next write of k puts (or one put or delete) through
+// cli, recorded with its outcome, then maybe a read of one of its keys.
+func (w *Workload) turn(ctx context.Context, cli *clientv3.Client, epoch Epoch, wr *writer, k int, t *tally) []Op {
+	ops := wr.nextTxn(w.cfg, k)
+	sent := time.Now()
+	cluster := w.send(ctx, cli, ops)
+	for _, op := range ops {
+		op.Sent, op.Epoch, op.Cluster = sent, epoch, cluster
+		if op.Outcome != Indeterminate {
+			op.Done = time.Now()
+		}
+		wr.settle(op)
+		w.ledger.Record(op)
+		t.outcomes[epoch][op.Outcome].Add(1)
+	}
+	if len(wr.keys) > 0 && wr.reads.Float64() < w.cfg.ReadRatio {
+		if rd, ok := w.read(ctx, cli, wr.id, wr.keys[wr.reads.IntN(len(wr.keys))]); ok {
+			rd.Epoch = epoch
+			w.ledger.RecordRead(rd)
+			t.reads.Add(1)
+		}
+	}
+	return ops
 }
 
 // next picks the writer's next write.
@@ -303,7 +325,7 @@ func (w *Workload) read(ctx context.Context, cli *clientv3.Client, writer int, k
 		return rd, false
 	}
 	rd.Done = time.Now()
-	rd.Revision = resp.Header.Revision
+	rd.Revision, rd.Cluster = resp.Header.Revision, resp.Header.ClusterId
 	if len(resp.Kvs) > 0 {
 		kv := resp.Kvs[0]
 		rd.Present, rd.Value, rd.ModRevision = true, string(kv.Value), kv.ModRevision
@@ -312,11 +334,13 @@ func (w *Workload) read(ctx context.Context, cli *clientv3.Client, writer int, k
 }
 
 // send sends ops: one put or delete, or the puts of one transaction, and
-// records the outcome (the same for all of a transaction's puts).
-func (w *Workload) send(ctx context.Context, cli *clientv3.Client, ops []Op) {
+// records the outcome (the same for all of a transaction's puts). It
+// returns the ID of the cluster that answered (0: none did).
+func (w *Workload) send(ctx context.Context, cli *clientv3.Client, ops []Op) uint64 {
 	octx, cancel := context.WithTimeout(ctx, w.cfg.OpTimeout)
 	defer cancel()
 	var rev, deleted int64
+	var cluster uint64
 	var err error
 	switch op := ops[0]; {
 	case len(ops) > 1:
@@ -326,23 +350,28 @@ func (w *Workload) send(ctx context.Context, cli *clientv3.Client, ops []Op) {
 		}
 		var resp *clientv3.TxnResponse
 		if resp, err = cli.Txn(octx).Then(puts...).Commit(); err == nil {
-			rev = resp.Header.Revision
+			rev, cluster = resp.Header.Revision, resp.Header.ClusterId
 		}
 	case op.Kind == Put:
 		var resp *clientv3.PutResponse
-		if resp, err = cli.Put(octx, op.Key, op.Value); err == nil {
-			rev = resp.Header.Revision
+		var opts []clientv3.OpOption
+		if op.Lease != 0 {
+			opts = append(opts, clientv3.WithLease(clientv3.LeaseID(op.Lease)))
+		}
+		if resp, err = cli.Put(octx, op.Key, op.Value, opts...); err == nil {
+			rev, cluster = resp.Header.Revision, resp.Header.ClusterId
 		}
 	case op.Kind == Delete:
 		var resp *clientv3.DeleteResponse
 		if resp, err = cli.Delete(octx, op.Key); err == nil {
-			rev, deleted = resp.Header.Revision, resp.Deleted
+			rev, deleted, cluster = resp.Header.Revision, resp.Deleted, resp.Header.ClusterId
 		}
 	}
 	outcome, msg := Classify(err)
 	for i := range ops {
 		ops[i].Outcome, ops[i].Err, ops[i].Revision, ops[i].Deleted = outcome, msg, rev, deleted
 	}
+	return cluster
 }
 
 // Classify sorts a write's error into an outcome. Only errors that say etcd

@@ -1,0 +1,218 @@
+package scenarios
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/etcd-drill/etcd-drill/harness"
+	"github.com/etcd-drill/etcd-drill/harness/report"
+	"github.com/etcd-drill/etcd-drill/harness/verify"
+	"github.com/etcd-drill/etcd-drill/harness/workload"
+)
+
+// The leased part of the workload: leaseCount long leases of leaseKeys keys
+// each (the first revoked before the backup, the second after it), and one
+// short lease of shortTTL seconds kept alive until the fault.
+const (
+	leaseCount = 3
+	leaseKeys  = 3
+	shortTTL   = 1
+)
+
+// grantLeases grants the leases and revokes the first: a lease revoked
+// before the backup is gone after any recovery, with its keys.
+func (r *runner) grantLeases(ctx context.Context) (string, error) {
+	cli, err := r.cluster.Client()
+	if err != nil {
+		return "", err
+	}
+	// The keep-alive outlives the step: the drill's context.
+	ls, err := r.workload.GrantLeases(ctx, cli, leaseCount, leaseKeys, shortTTL)
+	if err != nil {
+		return "", err
+	}
+	r.leases = ls
+	out := ls.Revoke(ctx, cli, 0)
+	all := ls.All()
+	short := all[len(all)-1]
+	return fmt.Sprintf("%d leases of %d keys, the first revoked (%s); lease %x of TTL %ds kept alive until the fault",
+		leaseCount, leaseKeys, out, short.ID, short.TTL), nil
+}
+
+// revokeAfterBackup revokes the second lease after the backup: a restore
+// brings it back with its keys.
+func (r *runner) revokeAfterBackup(ctx context.Context) string {
+	if r.leases == nil {
+		return ""
+	}
+	cli, err := r.cluster.Client()
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("; lease %x revoked after the backup (%s)", r.leases.All()[1].ID, r.leases.Revoke(ctx, cli, 1))
+}
+
+// checkLeases asserts the leases on the recovered cluster: each long one as
+// the ledger says it is at the baseline, and the short one, no longer kept
+// alive, expired within its TTL and a few elections, its keys gone.
+func (r *runner) checkLeases(ctx context.Context) (string, error) {
+	if r.leases == nil {
+		return "no leases", nil
+	}
+	cli, err := r.outcome.Cluster.Client()
+	if err != nil {
+		return "", err
+	}
+	all := r.leases.All()
+	got := map[int64]verify.LeaseState{}
+	for _, l := range all[:len(all)-1] {
+		st, err := leaseState(ctx, cli, l.ID)
+		if err != nil {
+			return "", err
+		}
+		got[l.ID] = st
+	}
+	short := all[len(all)-1]
+	wait := time.Duration(short.TTL)*time.Second + 10*r.o.Timing.Election + 2*time.Second
+	began := time.Now()
+	took, expErr := expired(ctx, cli, short, wait)
+	if expErr == nil {
+		// The expiry deleted the keys at a revision no client was told:
+		// their delete events tell it.
+		rev, err := deletedAt(ctx, cli, short.Keys, r.expiryFrom())
+		if err != nil {
+			r.rep.Note(fmt.Sprintf("the revision lease %x's expiry deleted its keys at is not known (%v): they count as deleted in doubt", short.ID, err))
+		}
+		r.leases.Expired(workload.Recovered, r.newID, rev, began)
+	}
+	base := r.outcome.Baseline
+	findings := verify.CheckLeases(all, r.expected(r.landed(r.ledger().Ops())), base.Revision, got)
+	if expErr != nil {
+		if ctx.Err() != nil {
+			return "", expErr
+		}
+		findings = append(findings, verify.Finding{Key: fmt.Sprintf("lease %x", short.ID), Kind: verify.KindLeaseNotExpired,
+			Want: fmt.Sprintf("expired within %v of the recovery (TTL %ds, no keep-alive since the fault)", wait.Round(time.Second), short.TTL), Got: expErr.Error()})
+	}
+	for _, f := range findings {
+		r.rep.Findings = append(r.rep.Findings, report.Finding(f))
+		r.rep.Fail("%s: %s: want %s, got %s", f.Kind, f.Key, f.Want, f.Got)
+	}
+	r.rep.Leases = &report.Leases{Leases: len(all), Findings: len(findings), ShortExpiredSeconds: took.Seconds()}
+	return fmt.Sprintf("%d long leases as the ledger says at %s; lease %x expired %v after the check began, its keys gone; %d findings",
+		len(all)-1, base.Why, short.ID, took.Round(time.Millisecond), len(findings)), nil
+}
+
+// leaseState reads a lease and its keys.
+func leaseState(ctx context.Context, cli *clientv3.Client, id int64) (verify.LeaseState, error) {
+	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	resp, err := cli.TimeToLive(lctx, clientv3.LeaseID(id), clientv3.WithAttachedKeys())
+	if err != nil {
+		return verify.LeaseState{}, fmt.Errorf("read lease %x: %w", id, err)
+	}
+	st := verify.LeaseState{Exists: resp.TTL > 0}
+	for _, k := range resp.Keys {
+		st.Keys = append(st.Keys, string(k))
+	}
+	return st, nil
+}
+
+// expired waits, up to wait, until l no longer exists and none of its keys
+// does; it says how long that took.
+func expired(ctx context.Context, cli *clientv3.Client, l workload.Lease, wait time.Duration) (time.Duration, error) {
+	start := time.Now()
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	last := errors.New("not looked at")
+	for {
+		st, err := leaseState(wctx, cli, l.ID)
+		switch {
+		case err != nil && wctx.Err() != nil:
+			// The last answer tells more than the end of the wait.
+		case err != nil:
+			last = err
+		case st.Exists:
+			last = fmt.Errorf("alive, keys %v", st.Keys)
+		default:
+			left, err := keysLeft(wctx, cli, l.Keys)
+			if err == nil && len(left) == 0 {
+				return time.Since(start), nil
+			}
+			last = fmt.Errorf("gone, but its keys %v are still there (%v)", left, err)
+		}
+		select {
+		case <-wctx.Done():
+			return time.Since(start), fmt.Errorf("after %v: %w", time.Since(start).Round(time.Millisecond), last)
+		case <-tick.C:
+		}
+	}
+}
+
+func keysLeft(ctx context.Context, cli *clientv3.Client, keys []string) ([]string, error) {
+	var left []string
+	for _, k := range keys {
+		resp, err := cli.Get(ctx, k, clientv3.WithCountOnly())
+		if err != nil {
+			return nil, err
+		}
+		if resp.Count > 0 {
+			left = append(left, k)
+		}
+	}
+	return left, nil
+}
+
+// expiryFrom is a revision before the short lease can have expired: its
+// keep-alive stopped at the fault; a restore starts at its backup's
+// revision.
+func (r *runner) expiryFrom() int64 {
+	from := r.oldLastRev
+	if s := r.snapshot.Revision; s > 0 && (from == 0 || s < from) {
+		from = s
+	}
+	if b := r.outcome.Baseline.Revision; b != harness.AllWrites && b < from {
+		from = b
+	}
+	return from + 1
+}
+
+// deletedAt reads, from the delete events of keys from revision from on,
+// the one revision they were all deleted at (a lease's expiry deletes its
+// keys in one transaction).
+func deletedAt(ctx context.Context, cli *clientv3.Client, keys []string, from int64) (int64, error) {
+	wctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(ctx), 5*time.Second)
+	defer cancel()
+	want := map[string]bool{}
+	for _, k := range keys {
+		want[k] = true
+	}
+	var rev int64
+	ch := cli.Watch(wctx, keys[0], clientv3.WithRev(from), clientv3.WithRange(clientv3.GetPrefixRangeEnd(keys[0][:strings.LastIndex(keys[0], "/")+1])))
+	for resp := range ch {
+		if err := resp.Err(); err != nil {
+			return 0, err
+		}
+		for _, ev := range resp.Events {
+			if ev.Type != clientv3.EventTypeDelete || !want[string(ev.Kv.Key)] {
+				continue
+			}
+			if rev != 0 && ev.Kv.ModRevision != rev {
+				return 0, fmt.Errorf("its keys were deleted at revisions %d and %d", rev, ev.Kv.ModRevision)
+			}
+			rev = ev.Kv.ModRevision
+			delete(want, string(ev.Kv.Key))
+			if len(want) == 0 {
+				return rev, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("no delete event of %d of its keys from revision %d: %w", len(want), from, context.Cause(wctx))
+}
