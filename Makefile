@@ -64,6 +64,7 @@ bench: bins
 	$(GO) test -run '^$$' -bench Drill -benchtime 3x ./scenarios
 	$(GO) test -run '^$$' -bench Kill -benchtime 20x ./harness/backend/...
 	$(GO) test -run '^$$' -bench Check -benchtime 20x ./harness/linearize
+	$(GO) test -run '^$$' -bench Scale -benchtime 1x -timeout 20m ./scenarios
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }

@@ -53,6 +53,11 @@ type Options struct {
 	// then moves them to the recovered cluster; TrafficPhased writes in
 	// phases on a healthy cluster only.
 	Traffic string
+	// TrafficRate bounds continuous traffic, in writes a second over every
+	// writer (0: as fast as the cluster takes them), as an application's
+	// load is: at full speed, writes during a long backup of a large
+	// keyspace would outgrow it.
+	TrafficRate int
 	// WritesRecovered is how many writes the recovered cluster must
 	// acknowledge before the traffic stops (continuous traffic; negative:
 	// as many as after the snapshot).
@@ -92,6 +97,7 @@ func DefaultOptions() Options {
 		Workload:        workload.DefaultConfig(),
 		Compact:         true,
 		Traffic:         TrafficContinuous,
+		TrafficRate:     5000,
 		WritesRecovered: -1,
 		// Loopback members can run ten times faster than etcd's defaults
 		// (100 ms, 1 s): elections and the quorum-loss probe take a tenth.
@@ -137,6 +143,9 @@ func Validate(sc Scenario, o Options) error {
 	}
 	if o.Keys < 0 {
 		return fmt.Errorf("--keys %d: must be 0 or more", o.Keys)
+	}
+	if o.TrafficRate < 0 {
+		return fmt.Errorf("--traffic-rate %d: must be 0 (unbounded) or more", o.TrafficRate)
 	}
 	switch o.Traffic {
 	case "", TrafficContinuous, TrafficPhased:

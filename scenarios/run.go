@@ -107,6 +107,7 @@ func (r *runner) assess() {
 	if r.workload != nil {
 		counts := r.workload.Ledger().Count()
 		r.rep.Keys.Acknowledged, r.rep.Keys.Failed = counts.Acknowledged, counts.Failed
+		r.rep.Workload.LedgerBytesPerWrite = r.workload.Ledger().BytesPerWrite()
 	}
 	r.collectMembers()
 	r.checkPanics()

@@ -82,6 +82,23 @@ func (damage) Confirm(_ context.Context, _ faults.Env, e harness.Effect) (harnes
 	return e, nil
 }
 
+// lastOfEpoch finds a key whose last write was acknowledged by the cluster
+// of epoch e (the one it was sent to) and is one ok says.
+func lastOfEpoch(ops []workload.Op, e workload.Epoch, ok func(workload.Op) bool) string {
+	last := map[string]workload.Op{}
+	for _, op := range ops {
+		if prev, seen := last[op.Key]; !seen || op.Seq > prev.Seq {
+			last[op.Key] = op
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(last)) {
+		if op := last[k]; op.Epoch == e && op.Outcome == workload.Acknowledged && op.Lease == 0 && ok(op) {
+			return k
+		}
+	}
+	return ""
+}
+
 // lastAckedPut finds a key whose last acknowledged write at or below rev is a
 // single put: deleting a transaction's key would rightly be two findings (the
 // key lost, and its transaction partial).
@@ -96,7 +113,7 @@ func lastAckedPut(ops []workload.Op, rev int64) string {
 	}
 	keys := slices.Sorted(maps.Keys(last))
 	for _, k := range keys {
-		if op := last[k]; op.Kind == workload.Put && op.Txn == 0 {
+		if op := last[k]; op.Kind == workload.Put && op.Txn == 0 && op.Lease == 0 {
 			return k
 		}
 	}
@@ -122,6 +139,45 @@ func TestRunFailsWhenTheRecoveryLosesData(t *testing.T) {
 			check: func(t *testing.T, rep *report.Report) {
 				if rep.Keys.Lost != 1 || rep.Keys.Resurrected != 0 {
 					t.Fatalf("keys %+v, want exactly 1 lost", rep.Keys)
+				}
+			},
+		},
+		{
+			name: "a write the recovered cluster acknowledged, deleted",
+			harm: func(ctx context.Context, cli *clientv3.Client, ops []workload.Op, _ int64) error {
+				k := lastOfEpoch(ops, workload.Recovered, func(op workload.Op) bool { return op.Kind == workload.Put && op.Txn == 0 })
+				if k == "" {
+					return errors.New("no key whose last write is a single put the recovered cluster acknowledged")
+				}
+				_, err := cli.Delete(ctx, k)
+				return err
+			},
+			check: func(t *testing.T, rep *report.Report) {
+				if rep.Keys.Lost != 1 || rep.Keys.Resurrected != 0 {
+					t.Fatalf("keys %+v, want exactly 1 lost", rep.Keys)
+				}
+			},
+		},
+		{
+			name: "a write the old cluster acknowledged after the backup, put into the recovered cluster",
+			harm: func(ctx context.Context, cli *clientv3.Client, ops []workload.Op, rev int64) error {
+				// A key the old cluster created after the backup, and no
+				// one wrote again: the recovered cluster must not hold it.
+				writes := map[string]int{}
+				for _, op := range ops {
+					writes[op.Key]++
+				}
+				for _, op := range ops {
+					if op.Epoch == workload.Old && op.Outcome == workload.Acknowledged && op.Revision > rev && op.Kind == workload.Put && op.Txn == 0 && writes[op.Key] == 1 {
+						_, err := cli.Put(ctx, op.Key, op.Value)
+						return err
+					}
+				}
+				return errors.New("no key the old cluster created after the backup")
+			},
+			check: func(t *testing.T, rep *report.Report) {
+				if rep.Keys.Resurrected != 1 || rep.Keys.Lost != 0 || rep.Findings[0].Kind != "resurrected" || !strings.Contains(rep.Findings[0].Got, "written after revision") {
+					t.Fatalf("keys %+v, findings %+v: want exactly 1 resurrected, written after the backup", rep.Keys, rep.Findings)
 				}
 			},
 		},

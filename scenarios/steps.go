@@ -288,13 +288,20 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 	// Bounded by the step's deadline, which grows with the keyspace.
 	vctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	actual, rev, err := verify.ReadKeyspaceSized(vctx, cli, r.o.Workload.Prefix, r.o.Workload.ValueSize)
+	var progress func(done, total int)
+	if r.o.Progress != nil {
+		progress = func(done, total int) { r.o.Progress("verify", done, total) }
+	}
+	actual, rev, err := verify.ReadKeyspaceProgress(vctx, cli, r.o.Workload.Prefix, r.o.Workload.ValueSize, progress)
 	if err != nil {
 		return "", err
 	}
+	// Nothing writes any more (the writers stopped): free what they knew.
+	r.workload.Retire()
 	ledger := r.workload.Ledger()
-	landed := r.landed(ledger.Ops())
-	ops := r.expected(landed)
+	ops := r.landed(ledger.Ops())
+	notKept, afterSnapshot := beyond(ops, base.Revision), beyond(ops, r.snapshot.Revision)
+	ops = r.expected(ops)
 	res := verify.CheckAt(ops, base.Revision, actual)
 	partial := verify.PartialTxns(ops, base.Revision, actual)
 	rep.Verified = true
@@ -303,9 +310,9 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 		Indeterminate: res.Indeterminate, Duplicates: res.Duplicates, RevisionMismatch: res.RevisionMismatch,
 	}
 	rep.RPO.Baseline = base.Why
-	rep.RPO.AcknowledgedNotKept = beyond(landed, base.Revision)
+	rep.RPO.AcknowledgedNotKept = notKept
 	if r.snapshot.Revision > 0 {
-		rep.RPO.WritesAfterSnapshot = beyond(landed, r.snapshot.Revision)
+		rep.RPO.WritesAfterSnapshot = afterSnapshot
 	}
 	// A delete the workload had acknowledged that deleted nothing, of a key
 	// the ledger holds live: the old cluster lost that key before any fault.
@@ -416,9 +423,9 @@ func (r *runner) ledger() *workload.Ledger {
 	return r.workload.Ledger()
 }
 
-// expected is ops as the recovery's baseline says they may be held: a write
-// in doubt sent after the backup was taken refused, the old cluster's
-// writes above an open baseline in doubt.
+// expected makes ops as the recovery's baseline says they may be held, in
+// place: a write in doubt sent after the backup was taken refused, the old
+// cluster's writes above an open baseline in doubt.
 func (r *runner) expected(ops []workload.Op) []workload.Op {
 	base := r.outcome.Baseline
 	if r.sharesAddresses() {

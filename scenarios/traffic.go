@@ -18,9 +18,13 @@ func (r *runner) startTraffic(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	r.traffic = r.workload.Start(ctx, cli)
-	return fmt.Sprintf("%d writers through %d members, on until the recovered cluster has acknowledged %d writes",
-		r.o.Workload.Concurrency, len(r.cluster.Members()), r.o.writesRecovered()), nil
+	r.traffic = r.workload.Start(ctx, cli, r.o.TrafficRate)
+	rate := "as fast as the cluster takes them"
+	if r.o.TrafficRate > 0 {
+		rate = fmt.Sprintf("%d writes/s", r.o.TrafficRate)
+	}
+	return fmt.Sprintf("%d writers through %d members at %s, on until the recovered cluster has acknowledged %d writes",
+		r.o.Workload.Concurrency, len(r.cluster.Members()), rate, r.o.writesRecovered()), nil
 }
 
 // trafficAfterSnapshot waits until the running writers have had n more
@@ -30,6 +34,7 @@ func (r *runner) trafficAfterSnapshot(ctx context.Context, n int) (string, error
 	if err := r.traffic.WaitAcked(ctx, workload.Old, from+n); err != nil {
 		return "", err
 	}
+	r.rep.Workload.AfterSnapshot = r.traffic.Acked(workload.Old) - from
 	return fmt.Sprintf("%d writes acknowledged since the backup (%d writes sent in all so far)", r.traffic.Acked(workload.Old)-from, r.traffic.Written()), nil
 }
 
@@ -96,25 +101,21 @@ func (r *runner) stopTraffic() workload.Stats {
 // names its cluster; with one, an answer after the recovery began came
 // from the recovered cluster, as the old one had stopped answering (or is
 // the same cluster). Writes without an answer keep the cluster they were
-// sent to.
+// sent to. It changes ops, a copy of the ledger's, in place.
 func (r *runner) landed(ops []workload.Op) []workload.Op {
-	out := make([]workload.Op, len(ops))
 	for i, op := range ops {
 		if op.Outcome == workload.Acknowledged {
-			op.Epoch = r.epochOf(op.Cluster, op.Done)
+			ops[i].Epoch = r.epochOf(op.Cluster, op.Done)
 		}
-		out[i] = op
 	}
-	return out
+	return ops
 }
 
 func (r *runner) landedReads(reads []workload.Read) []workload.Read {
-	out := make([]workload.Read, len(reads))
 	for i, rd := range reads {
-		rd.Epoch = r.epochOf(rd.Cluster, rd.Done)
-		out[i] = rd
+		reads[i].Epoch = r.epochOf(rd.Cluster, rd.Done)
 	}
-	return out
+	return reads
 }
 
 func (r *runner) epochOf(cluster uint64, answered time.Time) workload.Epoch {

@@ -183,6 +183,7 @@ func TestBadInput(t *testing.T) {
 		{"read ratio 2", fixed("run", scenario, "--keys", "100", "--read-ratio", "2"), []string{"--read-ratio 2", "between 0 and 1"}},
 		{"txn ratio -1", fixed("run", scenario, "--keys", "100", "--txn-ratio", "-1"), []string{"--txn-ratio -1", "between 0 and 1"}},
 		{"txn size 1", fixed("run", scenario, "--keys", "100", "--txn-size", "1"), []string{"--txn-size 1", "between 2 and 100"}},
+		{"traffic rate negative", fixed("run", scenario, "--keys", "100", "--traffic-rate", "-1"), []string{"--traffic-rate -1"}},
 		{"traffic unknown", fixed("run", scenario, "--keys", "100", "--traffic", "bursty"), []string{"--traffic bursty", "continuous", "phased"}},
 		{"batch 1", fixed("run", scenario, "--keys", "100", "--batch", "1"), []string{`"1"`, "-batch", "between 2 and 100"}},
 		{"report dir missing", fixed("run", scenario, "--keys", "100", "--report", missing), []string{"--report", filepath.Dir(missing), "does not exist"}},

@@ -163,6 +163,8 @@ type Workload struct {
 	AckedPerSecond float64 `json:"acked_per_second"`
 	BeforeSnapshot int     `json:"before_snapshot"`
 	AfterSnapshot  int     `json:"after_snapshot"`
+	// LedgerBytesPerWrite is what the ledger held per write.
+	LedgerBytesPerWrite float64 `json:"ledger_bytes_per_write"`
 }
 
 // Report is the JSON contract of design.md, and a little more.

@@ -19,13 +19,8 @@ const KindLostBeforeFault = "lost-before-fault"
 // (see Beyond): a delete there finds nothing of it. One finding a key, in
 // key order.
 func LostBeforeFault(ops []workload.Op, rev int64) []Finding {
-	byKey := map[string][]workload.Op{}
-	for _, op := range ops {
-		byKey[op.Key] = append(byKey[op.Key], op)
-	}
 	var out []Finding
-	for key, kops := range byKey {
-		sort.Slice(kops, func(i, j int) bool { return kops[i].Seq < kops[j].Seq })
+	for key, kops := range groupByKey(ops) {
 		for i, op := range kops {
 			if op.Kind != workload.Delete || op.Outcome != workload.Acknowledged || op.Deleted != 0 || i == 0 {
 				continue

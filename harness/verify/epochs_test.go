@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -142,10 +143,10 @@ func TestEitherCluster(t *testing.T) {
 	h := w(0).put(a, "v1", 90).putIndet(a, "late")
 	h.ops[1].Sent = from.Add(time.Second)
 	actual := map[string]KV{a: {Value: "late", ModRevision: 120}}
-	if got := countsOf(CheckAt(SentBefore(h.ops, from), snapRev, actual)); got.Lost != 1 {
+	if got := countsOf(CheckAt(SentBefore(slices.Clone(h.ops), from), snapRev, actual)); got.Lost != 1 {
 		t.Fatalf("without the recovered cluster on the old addresses: counts %+v, want the key lost", got)
 	}
-	ops := EitherCluster(h.ops, from)
+	ops := EitherCluster(slices.Clone(h.ops), from)
 	if len(ops) != 3 || ops[2].Epoch != workload.Recovered || h.ops[1].Epoch != workload.Old {
 		t.Fatalf("ops %+v: want the write in doubt copied into the recovered cluster, the ledger's untouched", ops)
 	}

@@ -5,6 +5,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -92,15 +93,10 @@ func (s state) String() string {
 // recovered cluster acknowledged must be there, on top of the old ones up
 // to rev.
 func CheckAt(ops []workload.Op, rev int64, actual map[string]KV) Result {
-	byKey := map[string][]workload.Op{}
-	for _, op := range ops {
-		byKey[op.Key] = append(byKey[op.Key], op)
-	}
+	byKey := groupByKey(ops)
 	doubt := doubtWindows(ops, rev)
 	var r Result
 	for key, kops := range byKey {
-		// One writer owns a key, so its sequence numbers give program order.
-		sort.Slice(kops, func(i, j int) bool { return kops[i].Seq < kops[j].Seq })
 		want, from := expectedAt(kops, rev)
 		if want.present {
 			r.Expected++
@@ -141,6 +137,29 @@ func CheckAt(ops []workload.Op, rev int64, actual map[string]KV) Result {
 	}
 	sort.Slice(r.Findings, func(i, j int) bool { return r.Findings[i].Key < r.Findings[j].Key })
 	return r
+}
+
+// groupByKey gives each key's writes in program order (one writer owns a
+// key, so its sequence numbers give that order): slices of one sorted copy
+// of ops, not one allocation a key.
+func groupByKey(ops []workload.Op) map[string][]workload.Op {
+	sorted := slices.Clone(ops)
+	slices.SortStableFunc(sorted, func(a, b workload.Op) int {
+		if c := strings.Compare(a.Key, b.Key); c != 0 {
+			return c
+		}
+		return a.Seq - b.Seq
+	})
+	out := map[string][]workload.Op{}
+	for i := 0; i < len(sorted); {
+		j := i + 1
+		for j < len(sorted) && sorted[j].Key == sorted[i].Key {
+			j++
+		}
+		out[sorted[i].Key] = sorted[i:j:j]
+		i = j
+	}
+	return out
 }
 
 // expectedAt returns the key's state at rev by its acknowledged writes, and
@@ -255,29 +274,39 @@ type opID struct {
 
 func doubtWindows(ops []workload.Op, rev int64) windows {
 	w := windows{after: map[opID]int64{}, taken: map[workload.Epoch]map[int64]bool{workload.Old: {}, workload.Recovered: {}}, rev: rev}
-	type writerEpoch struct {
-		writer int
-		epoch  workload.Epoch
-	}
-	byWriter := map[writerEpoch][]workload.Op{}
 	for _, op := range ops {
-		byWriter[writerEpoch{op.Writer, op.Epoch}] = append(byWriter[writerEpoch{op.Writer, op.Epoch}], op)
 		// A delete that deleted nothing answers with the revision as it
 		// was: it made none.
 		if op.Outcome == workload.Acknowledged && (op.Kind == workload.Put || op.Deleted > 0) {
 			w.taken[op.Epoch][op.Revision] = true
 		}
 	}
-	for _, wops := range byWriter {
-		sort.Slice(wops, func(i, j int) bool { return wops[i].Seq < wops[j].Seq })
-		var last int64
-		for _, op := range wops {
-			switch op.Outcome {
-			case workload.Acknowledged:
-				last = max(last, op.Revision)
-			case workload.Indeterminate:
-				w.after[opID{op.Writer, op.Seq, op.Epoch}] = last
+	// Each writer's writes to each cluster in program order, by index: a
+	// large ledger is not copied.
+	idx := make([]int32, len(ops))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	sort.Slice(idx, func(i, j int) bool {
+		a, b := &ops[idx[i]], &ops[idx[j]]
+		if a.Writer != b.Writer || a.Epoch != b.Epoch {
+			return a.Writer < b.Writer || (a.Writer == b.Writer && a.Epoch < b.Epoch)
+		}
+		return a.Seq < b.Seq
+	})
+	var last int64
+	for n, i := range idx {
+		op := &ops[i]
+		if n > 0 {
+			if prev := &ops[idx[n-1]]; prev.Writer != op.Writer || prev.Epoch != op.Epoch {
+				last = 0
 			}
+		}
+		switch op.Outcome {
+		case workload.Acknowledged:
+			last = max(last, op.Revision)
+		case workload.Indeterminate:
+			w.after[opID{op.Writer, op.Seq, op.Epoch}] = last
 		}
 	}
 	return w
@@ -299,10 +328,10 @@ func Beyond(op workload.Op, rev int64) bool {
 // EitherCluster returns ops with each write in doubt sent to the old
 // cluster at or after from also as one of the recovered cluster: where the
 // recovered cluster serves on the old one's addresses, a write still in
-// flight when it came up may have reached it.
+// flight when it came up may have reached it. It appends to ops.
 func EitherCluster(ops []workload.Op, from time.Time) []workload.Op {
-	out := append([]workload.Op(nil), ops...)
-	for _, op := range ops {
+	out := ops
+	for _, op := range ops[:len(ops):len(ops)] {
 		if op.Outcome == workload.Indeterminate && op.Epoch == workload.Old && !op.Sent.Before(from) {
 			op.Epoch = workload.Recovered
 			out = append(out, op)
@@ -311,37 +340,35 @@ func EitherCluster(ops []workload.Op, from time.Time) []workload.Op {
 	return out
 }
 
-// MayBeKept returns ops with the old cluster's writes acknowledged above rev
-// in doubt: a recovered cluster that kept an unknown part of them above rev
-// may hold each or not, at the revision it was acknowledged at.
+// MayBeKept puts the old cluster's writes acknowledged above rev in doubt:
+// a recovered cluster that kept an unknown part of them above rev may hold
+// each or not, at the revision it was acknowledged at. It changes ops in
+// place (a large ledger is not copied) and returns it.
 func MayBeKept(ops []workload.Op, rev int64) []workload.Op {
-	out := make([]workload.Op, len(ops))
 	for i, op := range ops {
 		if Beyond(op, rev) {
-			op.Outcome = workload.Indeterminate
-			op.Err = fmt.Sprintf("acknowledged at revision %d, above %d: kept or not", op.Revision, rev)
+			ops[i].Outcome = workload.Indeterminate
+			ops[i].Err = fmt.Sprintf("acknowledged at revision %d, above %d: kept or not", op.Revision, rev)
 		}
-		out[i] = op
 	}
-	return out
+	return ops
 }
 
-// SentBefore returns ops as a backup taken at t holds them: a write in doubt
+// SentBefore makes ops as a backup taken at t holds them: a write in doubt
 // sent to the old cluster after t cannot be in it, so it counts as not
-// applied (failed) and excuses nothing. A zero t bounds nothing.
+// applied (failed) and excuses nothing. A zero t bounds nothing. It changes
+// ops in place (a large ledger is not copied) and returns it.
 func SentBefore(ops []workload.Op, t time.Time) []workload.Op {
 	if t.IsZero() {
 		return ops
 	}
-	out := make([]workload.Op, len(ops))
 	for i, op := range ops {
 		if op.Outcome == workload.Indeterminate && op.Epoch == workload.Old && op.Sent.After(t) {
-			op.Outcome = workload.Failed
-			op.Err = "sent after the backup was taken: " + op.Err
+			ops[i].Outcome = workload.Failed
+			ops[i].Err = "sent after the backup was taken: " + op.Err
 		}
-		out[i] = op
 	}
-	return out
+	return ops
 }
 
 // describe says what is there, and names the write it came from if the
@@ -381,11 +408,25 @@ func ReadKeyspace(ctx context.Context, cli *clientv3.Client, prefix string) (map
 // ReadKeyspaceSized reads every key under prefix at one revision, in pages
 // of PageKeys(valueSize) keys, so that a page stays near 32 MiB.
 func ReadKeyspaceSized(ctx context.Context, cli *clientv3.Client, prefix string, valueSize int) (map[string]KV, int64, error) {
+	return ReadKeyspaceProgress(ctx, cli, prefix, valueSize, nil)
+}
+
+// ReadKeyspaceProgress is ReadKeyspaceSized, telling progress, if not nil,
+// how many keys of how many it has read after each page.
+func ReadKeyspaceProgress(ctx context.Context, cli *clientv3.Client, prefix string, valueSize int, progress func(done, total int)) (map[string]KV, int64, error) {
 	page := PageKeys(valueSize)
-	out := map[string]KV{}
 	end := clientv3.GetPrefixRangeEnd(prefix)
 	key := prefix
 	var rev int64
+	total := 0
+	if progress != nil {
+		resp, err := cli.Get(ctx, prefix, clientv3.WithRange(end), clientv3.WithCountOnly())
+		if err != nil {
+			return nil, 0, fmt.Errorf("count keys under %s: %w", prefix, err)
+		}
+		rev, total = resp.Header.Revision, int(resp.Count)
+	}
+	out := make(map[string]KV, total)
 	for {
 		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(page)}
 		if rev > 0 {
@@ -400,6 +441,9 @@ func ReadKeyspaceSized(ctx context.Context, cli *clientv3.Client, prefix string,
 		}
 		for _, kv := range resp.Kvs {
 			out[string(kv.Key)] = KV{Value: string(kv.Value), ModRevision: kv.ModRevision, CreateRevision: kv.CreateRevision, Version: kv.Version}
+		}
+		if progress != nil {
+			progress(len(out), total)
 		}
 		if !resp.More || len(resp.Kvs) == 0 {
 			return out, rev, nil

@@ -485,13 +485,13 @@ func TestSentBefore(t *testing.T) {
 		{"both sent after the backup", taken.Add(-time.Minute), counts{Expected: 2, Restored: 1, Lost: 2}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := countsOf(CheckAt(SentBefore(ops, tc.taken), snapRev, actual)); got != tc.want {
+			if got := countsOf(CheckAt(SentBefore(slices.Clone(ops), tc.taken), snapRev, actual)); got != tc.want {
 				t.Errorf("counts %+v\nwant   %+v", got, tc.want)
 			}
 		})
 	}
-	if ops[2].Outcome != workload.Indeterminate || ops[3].Outcome != workload.Indeterminate {
-		t.Errorf("SentBefore changed the ledger it was given: %+v", ops)
+	if changed := SentBefore(ops, taken); changed[3].Outcome != workload.Failed || &changed[0] != &ops[0] {
+		t.Errorf("SentBefore did not mark, in place, the write in doubt sent after the backup: %+v", changed)
 	}
 }
 
@@ -744,6 +744,17 @@ func TestReadKeyspaceAgainstEmbeddedEtcd(t *testing.T) {
 	}
 	if rev2 != changed || len(again) != len(want) || again[prefix+"k06000"].Value != "changed" {
 		t.Errorf("second read at %d: %d keys, k06000=%+v", rev2, len(again), again[prefix+"k06000"])
+	}
+
+	// With progress: told after each page, ending at every key of the
+	// count it read first.
+	var seen [][2]int
+	withProgress, rev3, err := ReadKeyspaceProgress(ctx, reader, prefix, 64, func(done, total int) { seen = append(seen, [2]int{done, total}) })
+	if err != nil || rev3 != changed || len(withProgress) != len(again) {
+		t.Errorf("read with progress at %d: %d keys, %v", rev3, len(withProgress), err)
+	}
+	if len(seen) != 3 || seen[0] != [2]int{5000, len(again)} || seen[2] != [2]int{len(again), len(again)} {
+		t.Errorf("progress %v: want 3 pages, from 5000 to %d of %d", seen, len(again), len(again))
 	}
 
 	// A prefix with no keys reads as empty.

@@ -26,9 +26,8 @@ func PartialTxns(ops []workload.Op, rev int64, actual map[string]KV) []Finding {
 		epoch       workload.Epoch
 	}
 	txns := map[txnID][]workload.Op{}
-	byKey := map[string][]workload.Op{}
+	byKey := groupByKey(ops)
 	for _, op := range ops {
-		byKey[op.Key] = append(byKey[op.Key], op)
 		if op.Txn > 1 {
 			id := txnID{op.Writer, op.Seq, op.Epoch}
 			txns[id] = append(txns[id], op)

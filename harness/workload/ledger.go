@@ -6,6 +6,7 @@ package workload
 import (
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // Kind is the kind of a write.
@@ -117,19 +118,45 @@ type Read struct {
 
 // Ledger is the append-only record of every write, and of every answered
 // read. It is safe for concurrent use.
+//
+// It keeps each write in about 48 bytes: the keys and values of the
+// workload's shape (see Shape) are derived, not kept.
 type Ledger struct {
-	ops   appendOnly[Op]
+	ops   compactOps
 	reads appendOnly[Read]
 }
 
 // NewLedger returns an empty ledger.
 func NewLedger() *Ledger { return &Ledger{} }
 
+// Shape tells the ledger the workload's key prefix, run and value size, so
+// that it keeps no key or value it can derive. Call it before Record.
+func (l *Ledger) Shape(prefix, run string, valueSize int) {
+	l.ops.mu.Lock()
+	defer l.ops.mu.Unlock()
+	l.ops.shape = shape{prefix: prefix, run: run, valueSize: valueSize}
+}
+
 // Record appends op.
 func (l *Ledger) Record(op Op) { l.ops.add(op) }
 
-// Ops returns a copy of every recorded write, in recording order.
+// Ops returns every recorded write, rebuilt, in recording order.
 func (l *Ledger) Ops() []Op { return l.ops.all() }
+
+// BytesPerWrite estimates what the ledger holds per write.
+func (l *Ledger) BytesPerWrite() float64 {
+	n := l.ops.len()
+	if n == 0 {
+		return 0
+	}
+	return float64(l.ops.bytes()) / float64(n)
+}
+
+// Len is the number of recorded writes.
+func (l *Ledger) Len() int { return l.ops.len() }
+
+// RecordBytes is what the ledger keeps of one write, beside what is rare.
+const RecordBytes = int(unsafe.Sizeof(record{}))
 
 // RecordRead appends rd.
 func (l *Ledger) RecordRead(rd Read) { l.reads.add(rd) }
@@ -155,15 +182,6 @@ func (a *appendOnly[T]) all() []T {
 	return append([]T(nil), a.items...)
 }
 
-// each calls f on every item in order, without copying them.
-func (a *appendOnly[T]) each(f func(T)) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for _, v := range a.items {
-		f(v)
-	}
-}
-
 // Counts tallies the writes by outcome.
 type Counts struct {
 	Acknowledged, Failed, Indeterminate int
@@ -175,8 +193,8 @@ func (c Counts) Total() int { return c.Acknowledged + c.Failed + c.Indeterminate
 // Count tallies the ledger by outcome.
 func (l *Ledger) Count() Counts {
 	var c Counts
-	l.ops.each(func(op Op) {
-		switch op.Outcome {
+	l.ops.eachRecord(func(op record) {
+		switch op.outcome {
 		case Acknowledged:
 			c.Acknowledged++
 		case Failed:
@@ -192,8 +210,8 @@ func (l *Ledger) Count() Counts {
 // a restore from a snapshot at rev is expected to lose.
 func (l *Ledger) AckedAfter(rev int64) int {
 	n := 0
-	l.ops.each(func(op Op) {
-		if op.Outcome == Acknowledged && op.Revision > rev {
+	l.ops.eachRecord(func(op record) {
+		if op.outcome == Acknowledged && op.revision > rev {
 			n++
 		}
 	})
@@ -203,9 +221,9 @@ func (l *Ledger) AckedAfter(rev int64) int {
 // MaxRevision is the highest revision any acknowledged write was answered with.
 func (l *Ledger) MaxRevision() int64 {
 	var m int64
-	l.ops.each(func(op Op) {
-		if op.Outcome == Acknowledged {
-			m = max(m, op.Revision)
+	l.ops.eachRecord(func(op record) {
+		if op.outcome == Acknowledged {
+			m = max(m, op.revision)
 		}
 	})
 	return m

@@ -23,6 +23,11 @@ type Traffic struct {
 	done   chan struct{}
 	start  time.Time
 	t      tally
+	// every is the time between two writes at the rate asked (0: as fast
+	// as the cluster goes); next is when the next write may be sent, in
+	// nanoseconds since start.
+	every time.Duration
+	next  atomic.Int64
 }
 
 // target is where writers send: a client, the epoch it stands for, and a
@@ -39,10 +44,14 @@ type target struct {
 const Backoff = 400 * time.Millisecond
 
 // Start sets every writer going through cli, as epoch Old, until Stop or
-// the end of ctx.
-func (w *Workload) Start(ctx context.Context, cli *clientv3.Client) *Traffic {
+// the end of ctx, at rate writes a second in all (0: as fast as the cluster
+// takes them).
+func (w *Workload) Start(ctx context.Context, cli *clientv3.Client, rate int) *Traffic {
 	tctx, stop := context.WithCancel(ctx)
 	tr := &Traffic{w: w, stop: stop, done: make(chan struct{}), start: time.Now()}
+	if rate > 0 {
+		tr.every = time.Second / time.Duration(rate)
+	}
 	tr.Point(cli, Old)
 	var wg sync.WaitGroup
 	for _, wr := range w.writers {
@@ -55,11 +64,15 @@ func (w *Workload) Start(ctx context.Context, cli *clientv3.Client) *Traffic {
 func (tr *Traffic) writer(ctx context.Context, wr *writer) {
 	misses := 0
 	for ctx.Err() == nil {
+		k := wr.nextSize(tr.w.cfg)
+		if !tr.pace(ctx, k) {
+			return
+		}
 		tg := tr.target.Load()
 		// A write sent to a target that is then replaced ends at once, as
 		// its answer would never be read: no answer, indeterminate.
 		wctx, cancel := mergeCancel(ctx, tg.ctx)
-		ops := tr.w.turn(wctx, tg.cli, tg.epoch, wr, wr.nextSize(tr.w.cfg), &tr.t)
+		ops := tr.w.turn(wctx, tg.cli, tg.epoch, wr, k, &tr.t)
 		cancel()
 		if ops[0].Outcome == Acknowledged {
 			misses = 0
@@ -73,6 +86,33 @@ func (tr *Traffic) writer(ctx context.Context, wr *writer) {
 		case <-time.After(pause):
 		}
 	}
+}
+
+// pace waits for the slot of a write of k puts at the traffic's rate; it
+// says false if ctx ended first.
+func (tr *Traffic) pace(ctx context.Context, k int) bool {
+	if tr.every == 0 {
+		return true
+	}
+	d := int64(tr.every) * int64(k)
+	now := int64(time.Since(tr.start))
+	// Slots not taken while writers waited on a dead cluster are not
+	// saved up: the rate does not burst when it comes back.
+	slot := tr.next.Add(d) - d
+	if slot < now-int64(time.Second) {
+		tr.next.Store(now + d)
+		slot = now
+	}
+	if wait := time.Duration(slot - now); wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+	return true
 }
 
 // mergeCancel is ctx, also cancelled when other ends.

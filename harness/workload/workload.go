@@ -114,6 +114,7 @@ func New(cfg Config, ledger *Ledger) (*Workload, error) {
 		return nil, err
 	}
 	w := &Workload{cfg: cfg, ledger: ledger}
+	ledger.Shape(cfg.Prefix, cfg.Run, cfg.ValueSize)
 	for i := range cfg.Concurrency {
 		w.writers = append(w.writers, &writer{
 			id:    i,
@@ -124,6 +125,14 @@ func New(cfg Config, ledger *Ledger) (*Workload, error) {
 		})
 	}
 	return w, nil
+}
+
+// Retire frees what the writers know of their keys: the workload writes no
+// more (its ledger stays).
+func (w *Workload) Retire() {
+	for _, wr := range w.writers {
+		wr.keys, wr.live = nil, nil
+	}
 }
 
 // Ledger returns the ledger the workload fills.

@@ -84,7 +84,7 @@ func (b *Backend) Start(ctx context.Context, spec backend.MemberSpec) (backend.M
 		closeLog:  closeLog,
 		released:  make(chan struct{}),
 	}
-	go m.watch()
+	go m.watch(s.e.Server.StopNotify(), s.e.Err())
 	return m, nil
 }
 
@@ -144,16 +144,13 @@ type member struct {
 }
 
 // watch notices a member that ends by itself (a fatal server error).
-func (m *member) watch() {
+func (m *member) watch(stopped <-chan struct{}, errs <-chan error) {
 	var err error
 	select {
-	case <-m.e.Server.StopNotify():
-	case err = <-m.e.Err():
+	case <-stopped:
+	case err = <-errs:
 	}
-	m.mu.Lock()
-	ending := m.ending
-	m.mu.Unlock()
-	if ending {
+	if !m.begin() {
 		return
 	}
 	m.End(backend.Exit{Err: err, Code: -1, At: time.Now()})
@@ -177,6 +174,12 @@ func (m *member) release() {
 		go func() {
 			m.e.Close()
 			m.closeLog()
+			// A member that ended is not started again: let its store,
+			// index and raft log go (a million keys are hundreds of MB
+			// in this process).
+			m.mu.Lock()
+			m.e = nil
+			m.mu.Unlock()
 			close(m.released)
 		}()
 	})
