@@ -187,6 +187,8 @@ type runner struct {
 	// cluster's ID.
 	recoverStart time.Time
 	newID        uint64
+	// switched is when the writers were moved to the recovered cluster.
+	switched time.Time
 	// abandoned are steps that did not return after their deadline.
 	abandoned []abandoned
 	// flooded: a member flooded its log (kept as evidence).

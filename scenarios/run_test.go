@@ -3,7 +3,6 @@ package scenarios
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"os"
 	"slices"
@@ -120,6 +119,26 @@ func lastAckedPut(ops []workload.Op, rev int64) string {
 	return ""
 }
 
+// deleting is a harm that deletes the key pick finds in the ledger, or
+// fails saying none.
+func deleting(none string, pick func(ops []workload.Op, rev int64) string) func(context.Context, *clientv3.Client, []workload.Op, int64) error {
+	return func(ctx context.Context, cli *clientv3.Client, ops []workload.Op, rev int64) error {
+		k := pick(ops, rev)
+		if k == "" {
+			return errors.New(none)
+		}
+		_, err := cli.Delete(ctx, k)
+		return err
+	}
+}
+
+func exactlyOneLost(t *testing.T, rep *report.Report) {
+	t.Helper()
+	if rep.Keys.Lost != 1 || rep.Keys.Resurrected != 0 {
+		t.Fatalf("keys %+v, want exactly 1 lost", rep.Keys)
+	}
+}
+
 func TestRunFailsWhenTheRecoveryLosesData(t *testing.T) {
 	cases := []struct {
 		name  string
@@ -127,36 +146,16 @@ func TestRunFailsWhenTheRecoveryLosesData(t *testing.T) {
 		harm  func(ctx context.Context, cli *clientv3.Client, ops []workload.Op, rev int64) error
 	}{
 		{
-			name: "an acknowledged key deleted after the restore",
-			harm: func(ctx context.Context, cli *clientv3.Client, ops []workload.Op, rev int64) error {
-				k := lastAckedPut(ops, rev)
-				if k == "" {
-					return fmt.Errorf("no key below revision %d whose last write is a single put", rev)
-				}
-				_, err := cli.Delete(ctx, k)
-				return err
-			},
-			check: func(t *testing.T, rep *report.Report) {
-				if rep.Keys.Lost != 1 || rep.Keys.Resurrected != 0 {
-					t.Fatalf("keys %+v, want exactly 1 lost", rep.Keys)
-				}
-			},
+			name:  "an acknowledged key deleted after the restore",
+			harm:  deleting("no key below the backup's revision whose last write is a single put", lastAckedPut),
+			check: exactlyOneLost,
 		},
 		{
 			name: "a write the recovered cluster acknowledged, deleted",
-			harm: func(ctx context.Context, cli *clientv3.Client, ops []workload.Op, _ int64) error {
-				k := lastOfEpoch(ops, workload.Recovered, func(op workload.Op) bool { return op.Kind == workload.Put && op.Txn == 0 })
-				if k == "" {
-					return errors.New("no key whose last write is a single put the recovered cluster acknowledged")
-				}
-				_, err := cli.Delete(ctx, k)
-				return err
-			},
-			check: func(t *testing.T, rep *report.Report) {
-				if rep.Keys.Lost != 1 || rep.Keys.Resurrected != 0 {
-					t.Fatalf("keys %+v, want exactly 1 lost", rep.Keys)
-				}
-			},
+			harm: deleting("no key whose last write is a single put the recovered cluster acknowledged", func(ops []workload.Op, _ int64) string {
+				return lastOfEpoch(ops, workload.Recovered, func(op workload.Op) bool { return op.Kind == workload.Put && op.Txn == 0 })
+			}),
+			check: exactlyOneLost,
 		},
 		{
 			name: "a write the old cluster acknowledged after the backup, put into the recovered cluster",

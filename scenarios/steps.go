@@ -302,7 +302,7 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 	ops := r.landed(ledger.Ops())
 	notKept, afterSnapshot := beyond(ops, base.Revision), beyond(ops, r.snapshot.Revision)
 	ops = r.expected(ops)
-	res := verify.CheckAt(ops, base.Revision, actual)
+	res := verify.CheckAcross(ops, base.Revision, actual, r.switched)
 	partial := verify.PartialTxns(ops, base.Revision, actual)
 	rep.Verified = true
 	rep.Keys = report.Keys{

@@ -47,6 +47,7 @@ func (r *runner) recoveredTraffic(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	r.switched = time.Now()
 	r.traffic.Point(cli, workload.Recovered)
 	waitErr := r.traffic.WaitAcked(ctx, workload.Recovered, r.o.writesRecovered())
 	st := r.stopTraffic()

@@ -157,3 +157,24 @@ func TestEitherCluster(t *testing.T) {
 		t.Fatalf("a write sent before from: %+v, want no copy", got)
 	}
 }
+
+// TestCheckAcrossLateWrite: a write in doubt sent through the old client
+// before the writers were moved may be applied after the writer's next
+// write, sent through the new one; through one client it may not.
+func TestCheckAcrossLateWrite(t *testing.T) {
+	const a = "/d/w0/k0"
+	switched := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	h := w(0).put(a, "v1", 90).putIndet(a, "late").then().put(a, "v2", 110)
+	ops := h.epochs()
+	ops[1].Sent, ops[2].Sent = switched.Add(-time.Second), switched.Add(time.Second)
+	late := map[string]KV{a: {Value: "late", ModRevision: 111}}
+	if got := countsOf(CheckAcross(ops, snapRev, late, switched)); got != (counts{Expected: 1, Restored: 1, Indeterminate: 1}) {
+		t.Errorf("across the switch: counts %+v, want the late write explained", got)
+	}
+	if got := countsOf(CheckAcross(ops, snapRev, map[string]KV{a: {Value: "late", ModRevision: 105}}, switched)); got.Lost != 1 {
+		t.Errorf("applied below the write after it: counts %+v, want lost", got)
+	}
+	if got := countsOf(CheckAt(ops, snapRev, late)); got.Lost != 1 {
+		t.Errorf("through one client: counts %+v, want lost", got)
+	}
+}

@@ -93,6 +93,14 @@ func (s state) String() string {
 // recovered cluster acknowledged must be there, on top of the old ones up
 // to rev.
 func CheckAt(ops []workload.Op, rev int64, actual map[string]KV) Result {
+	return CheckAcross(ops, rev, actual, time.Time{})
+}
+
+// CheckAcross is CheckAt for writers that were moved, at switched, from the
+// old cluster's client to the recovered one's: a write in doubt sent
+// through the old client before then may still have been on its way, and
+// be applied after a later write of its writer sent through the new one.
+func CheckAcross(ops []workload.Op, rev int64, actual map[string]KV, switched time.Time) Result {
 	byKey := groupByKey(ops)
 	doubt := doubtWindows(ops, rev)
 	var r Result
@@ -110,7 +118,7 @@ func CheckAt(ops []workload.Op, rev int64, actual map[string]KV) Result {
 				r.Findings = append(r.Findings, Finding{Key: key, Kind: KindRevisionRewritten, Want: w, Got: g})
 			}
 		case !want.present && !have.present:
-		case explainedByIndeterminate(kops[from:], rev, have, doubt):
+		case explainedByIndeterminate(kops[from:], rev, have, doubt), appliedLate(kops[:from], want, have, doubt, switched):
 			r.Indeterminate++
 		case want.present:
 			r.Lost++
@@ -175,7 +183,7 @@ func expectedAt(kops []workload.Op, rev int64) (state, int) {
 		case workload.Put:
 			want = state{present: true, value: op.Value, rev: op.Revision}
 		case workload.Delete:
-			want = state{}
+			want = state{rev: op.Revision}
 		}
 	}
 	return want, from
@@ -243,6 +251,31 @@ func explainedByIndeterminate(later []workload.Op, rev int64, have state, doubt 
 			continue
 		}
 		if op.Kind == workload.Put && have.present && have.value == op.Value && doubt.could(op, have.rev) {
+			return true
+		}
+		if op.Kind == workload.Delete && !have.present {
+			return true
+		}
+	}
+	return false
+}
+
+// appliedLate: the actual state is what a write in doubt sent through the
+// old client before switched left, applied after the write that set the
+// expected state, the last of earlier, sent through the new one: a write
+// whose client was dropped may still be on its way to the cluster. A put
+// then holds its value at a revision above the expected write's, a delete
+// leaves an absence. Through one client (one connection, in order) a
+// writer's next write is sent only once the one before has an outcome.
+func appliedLate(earlier []workload.Op, want, have state, doubt windows, switched time.Time) bool {
+	if switched.IsZero() || len(earlier) == 0 || earlier[len(earlier)-1].Sent.Before(switched) {
+		return false
+	}
+	for _, op := range earlier {
+		if op.Outcome != workload.Indeterminate || !op.Sent.Before(switched) {
+			continue
+		}
+		if op.Kind == workload.Put && have.present && have.value == op.Value && have.rev > want.rev && doubt.could(op, have.rev) {
 			return true
 		}
 		if op.Kind == workload.Delete && !have.present {
