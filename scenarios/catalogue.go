@@ -82,9 +82,8 @@ type Scenario struct {
 	// MinKeys is the fewest writes before the snapshot it makes sense with.
 	MinKeys int
 	// Phased, if set, says why the scenario writes in phases whatever
-	// --traffic says: its fault splits the cluster in two under one ID, and
-	// writers running through it would write to both sides, losing by
-	// design what its own observer probes side by side.
+	// --traffic says (a fault that splits a cluster in two under one ID, a
+	// race that writes during the recovery would keep from happening).
 	Phased string
 }
 

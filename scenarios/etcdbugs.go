@@ -28,6 +28,8 @@ func etcdBugScenarios() []Scenario {
 			// The committed index must be 5,000 above the joiner's applied
 			// index (0) for etcd to refuse its publish.
 			MinKeys: 6000,
+			Phased: "it makes a race in a member's join happen: writes sent to the forced survivor's address during the joins change " +
+				"the raft log and snapshots the race needs (with them, 20 tries on the process backend did not hit it)",
 		},
 	}
 }

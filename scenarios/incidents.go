@@ -79,6 +79,15 @@ func ReplayCommand(sc Scenario, o Options) string {
 	if o.NoFsync {
 		args = append(args, "--unsafe-no-fsync")
 	}
+	if !o.continuous() && sc.Phased == "" {
+		args = append(args, "--traffic", TrafficPhased)
+	}
+	if o.TrafficRate != d.TrafficRate {
+		args = append(args, "--traffic-rate", fmt.Sprint(o.TrafficRate))
+	}
+	if w, dw := o.Workload, d.Workload; w.ReadRatio != dw.ReadRatio || w.TxnRatio != dw.TxnRatio || w.TxnSize != dw.TxnSize {
+		args = append(args, "--read-ratio", fmt.Sprint(w.ReadRatio), "--txn-ratio", fmt.Sprint(w.TxnRatio), "--txn-size", fmt.Sprint(w.TxnSize))
+	}
 	if o.Recovery == "runbook" {
 		args = append(args, "--recovery", "runbook", "--runbook", o.Runbook)
 	}

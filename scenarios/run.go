@@ -178,8 +178,10 @@ type runner struct {
 	outcome  recovery.Outcome
 	// before is each member's state just before the fault.
 	before map[string]harness.MemberState
-	// leases is the leased part of the workload.
-	leases *workload.Leases
+	// leases is the leased part of the workload; expiryLedgered: the short
+	// lease's expiry is in the ledger.
+	leases         *workload.Leases
+	expiryLedgered bool
 	// traffic is the writers running on their own (continuous traffic),
 	// from the first writes until the recovered cluster has its share.
 	traffic *workload.Traffic
@@ -327,7 +329,9 @@ func (r *runner) pipeline(ctx context.Context) error {
 	} else {
 		rest = append(append(rest, r.actStages(sc.After)...), stage{"first-write", r.firstWrite})
 	}
-	rest = append(rest, stage{"check-leases", r.checkLeases}, stage{"verify", r.verify}, stage{"check-history", r.checkHistory})
+	// The short lease's TTL runs out during verify: check-leases then waits
+	// only for what is left of it.
+	rest = append(rest, stage{"verify", r.verify}, stage{"check-leases", r.checkLeases}, stage{"check-history", r.checkHistory})
 	return r.run(ctx, rest)
 }
 

@@ -172,7 +172,7 @@ func TestRunbookLogicalRestoreLosesTheCompaction(t *testing.T) {
 			kinds = append(kinds, kind)
 		}
 	}
-	want := []string{verify.KindLeaseLost, verify.KindLeaseNotExpired, verify.KindRevisionRewritten, FindingCompactionLost}
+	want := []string{verify.KindRevisionRewritten, FindingCompactionLost, verify.KindLeaseLost, verify.KindLeaseNotExpired}
 	if !slices.Equal(kinds, want) {
 		t.Fatalf("failures %q: want %v", rep.Failures, want)
 	}

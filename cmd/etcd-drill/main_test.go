@@ -40,7 +40,7 @@ const scenario = "quorum-loss/snapshot-restore"
 // steps are the step lines a snapshot-restore drill prints, in order.
 var steps = []string{
 	"start-cluster", "workload", "leases", "start-traffic", "compact", "snapshot", "workload-after-snapshot", "fault",
-	"confirm-fault", "recover", "recovered-traffic", "check-leases", "verify", "check-history", "cleanup",
+	"confirm-fault", "recover", "recovered-traffic", "verify", "check-leases", "check-history", "cleanup",
 }
 
 // binary is the etcd-drill built by TestMain.
