@@ -98,27 +98,6 @@ func lastOfEpoch(ops []workload.Op, e workload.Epoch, ok func(workload.Op) bool)
 	return ""
 }
 
-// lastAckedPut finds a key whose last acknowledged write at or below rev is a
-// single put: deleting a transaction's key would rightly be two findings (the
-// key lost, and its transaction partial).
-func lastAckedPut(ops []workload.Op, rev int64) string {
-	last := map[string]workload.Op{}
-	for _, op := range ops {
-		if op.Outcome == workload.Acknowledged && op.Revision <= rev {
-			if prev, ok := last[op.Key]; !ok || op.Revision > prev.Revision {
-				last[op.Key] = op
-			}
-		}
-	}
-	keys := slices.Sorted(maps.Keys(last))
-	for _, k := range keys {
-		if op := last[k]; op.Kind == workload.Put && op.Txn == 0 && op.Lease == 0 {
-			return k
-		}
-	}
-	return ""
-}
-
 // deleting is a harm that deletes the key pick finds in the ledger, or
 // fails saying none.
 func deleting(none string, pick func(ops []workload.Op, rev int64) string) func(context.Context, *clientv3.Client, []workload.Op, int64) error {
@@ -146,8 +125,15 @@ func TestRunFailsWhenTheRecoveryLosesData(t *testing.T) {
 		harm  func(ctx context.Context, cli *clientv3.Client, ops []workload.Op, rev int64) error
 	}{
 		{
-			name:  "an acknowledged key deleted after the restore",
-			harm:  deleting("no key below the backup's revision whose last write is a single put", lastAckedPut),
+			name: "an acknowledged key deleted after the restore",
+			harm: deleting("no key whose every write was a single put or delete acknowledged at or below the backup's revision", func(ops []workload.Op, rev int64) string {
+				// Not a key a write in doubt touched: a transaction in doubt
+				// that was applied would be partial too.
+				if keys := solidKeys(ops, rev); len(keys) > 0 {
+					return keys[0]
+				}
+				return ""
+			}),
 			check: exactlyOneLost,
 		},
 		{
