@@ -64,7 +64,7 @@ func (r *runner) checkLeases(ctx context.Context) (string, error) {
 	if r.leases == nil {
 		return "no leases", nil
 	}
-	cli, err := r.outcome.Cluster.Client()
+	cli, err := r.voterClient(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -84,7 +84,7 @@ func (r *runner) checkLeases(ctx context.Context) (string, error) {
 	if expErr == nil && !r.expiryLedgered {
 		// The expiry deleted the keys at a revision no client was told:
 		// their delete events tell it.
-		rev, err := deletedAt(ctx, cli, short.Keys, r.expiryFrom())
+		rev, err := r.deletedAt(ctx, short.Keys)
 		if err != nil {
 			r.rep.Note(fmt.Sprintf("the revision lease %x's expiry deleted its keys at is not known (%v): they count as deleted in doubt", short.ID, err))
 		}
@@ -112,7 +112,7 @@ func (r *runner) checkLeases(ctx context.Context) (string, error) {
 // ledgerExpiry ledgers the short lease's expiry if it came before the
 // keyspace was read at rev: none of its keys is in actual, and their delete
 // events say when. Keys gone without such an event stay unexplained.
-func (r *runner) ledgerExpiry(ctx context.Context, cli *clientv3.Client, actual map[string]verify.KV, rev int64) {
+func (r *runner) ledgerExpiry(ctx context.Context, actual map[string]verify.KV, rev int64) {
 	if r.leases == nil {
 		return
 	}
@@ -125,7 +125,7 @@ func (r *runner) ledgerExpiry(ctx context.Context, cli *clientv3.Client, actual 
 	}
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	at, err := deletedAt(wctx, cli, short.Keys, r.expiryFrom())
+	at, err := r.deletedAt(wctx, short.Keys)
 	if err != nil || at > rev {
 		return
 	}
@@ -207,6 +207,33 @@ func (r *runner) expiryFrom() int64 {
 		from = b
 	}
 	return from + 1
+}
+
+// voterClient is a client of one member of the recovered cluster that is
+// not a learner: a learner serves no lease request or watch.
+func (r *runner) voterClient(ctx context.Context) (*clientv3.Client, error) {
+	for _, m := range r.outcome.Cluster.Members() {
+		cli, err := r.outcome.Cluster.Client(m)
+		if err != nil {
+			return nil, err
+		}
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		st, err := cli.Status(sctx, m.ClientURL())
+		cancel()
+		if err == nil && !st.IsLearner {
+			return cli, nil
+		}
+	}
+	return nil, fmt.Errorf("no member of %s that is not a learner answers", strings.Join(harness.Names(r.outcome.Cluster.Members()), ","))
+}
+
+// deletedAt reads when the short lease's keys were deleted.
+func (r *runner) deletedAt(ctx context.Context, keys []string) (int64, error) {
+	cli, err := r.voterClient(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return deletedAt(ctx, cli, keys, r.expiryFrom())
 }
 
 // deletedAt reads, from the delete events of keys from revision from on,

@@ -114,6 +114,19 @@ const (
 // continuous says whether the writers run through the fault.
 func (o Options) continuous() bool { return o.Traffic != TrafficPhased }
 
+// trafficBytes bounds the values continuous traffic writes a second: with
+// large values, the rate in writes is lower.
+const trafficBytes = 16 << 20
+
+// trafficRate resolves the rate of continuous traffic, in writes a second
+// (0: unbounded): TrafficRate, and no more than trafficBytes of values.
+func (o Options) trafficRate() int {
+	if o.TrafficRate == 0 {
+		return 0
+	}
+	return min(o.TrafficRate, max(trafficBytes/max(o.Workload.ValueSize, 1), 1))
+}
+
 // writesRecovered resolves the default number of writes the recovered
 // cluster must acknowledge: one at least, which ends the outage.
 func (o Options) writesRecovered() int {

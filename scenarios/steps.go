@@ -296,7 +296,7 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	r.ledgerExpiry(vctx, cli, actual, rev)
+	r.ledgerExpiry(vctx, actual, rev)
 	// Nothing writes any more (the writers stopped): free what they knew.
 	r.workload.Retire()
 	ledger := r.workload.Ledger()

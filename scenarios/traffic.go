@@ -18,10 +18,11 @@ func (r *runner) startTraffic(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	r.traffic = r.workload.Start(ctx, cli, r.o.TrafficRate)
+	n := r.o.trafficRate()
+	r.traffic = r.workload.Start(ctx, cli, n)
 	rate := "as fast as the cluster takes them"
-	if r.o.TrafficRate > 0 {
-		rate = fmt.Sprintf("%d writes/s", r.o.TrafficRate)
+	if n > 0 {
+		rate = fmt.Sprintf("%d writes/s", n)
 	}
 	return fmt.Sprintf("%d writers through %d members at %s, on until the recovered cluster has acknowledged %d writes",
 		r.o.Workload.Concurrency, len(r.cluster.Members()), rate, r.o.writesRecovered()), nil

@@ -44,7 +44,7 @@ func newRunFlags() (*flag.FlagSet, *runFlags) {
 	fs.IntVar(&o.Workload.Concurrency, "concurrency", o.Workload.Concurrency, "concurrent writers")
 	fs.IntVar(&o.Workload.ValueSize, "value-size", o.Workload.ValueSize, "bytes per value")
 	fs.StringVar(&o.Traffic, "traffic", o.Traffic, "continuous: writers run through the backup, the fault and the recovery, then move to the recovered cluster; phased: writes on a healthy cluster only")
-	fs.IntVar(&o.TrafficRate, "traffic-rate", o.TrafficRate, "with continuous traffic, writes a second over every writer (0: as fast as the cluster takes them)")
+	fs.IntVar(&o.TrafficRate, "traffic-rate", o.TrafficRate, "with continuous traffic, writes a second over every writer, and no more than 16 MiB of values a second (0: as fast as the cluster takes them)")
 	fs.IntVar(&o.WritesRecovered, "writes-recovered", o.WritesRecovered, "with continuous traffic, writes the recovered cluster must acknowledge before the writers stop; -1 means as many as --writes-after")
 	fs.BoolVar(&o.Compact, "compact", o.Compact, "compact the history at half its revision before the backup (--compact=false: do not)")
 	fs.Float64Var(&o.Workload.ReadRatio, "read-ratio", o.Workload.ReadRatio, "chance that a writer reads back one of its keys after a write (0 to 1)")
