@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -164,6 +166,33 @@ func (ms Membership) memberAdd(ctx context.Context, spec backend.MemberSpec, lea
 	return cli, resp, nil
 }
 
+// waitKnown waits until every live member has applied the addition of id:
+// a joining member asks one of them for the membership, and refuses to
+// start if it lacks itself ("member count is unequal"), as a follower busy
+// with writes may still do when MemberAdd returns.
+func (ms Membership) waitKnown(ctx context.Context, id uint64) error {
+	wctx, cancel := context.WithTimeout(ctx, reconfigTimeout)
+	defer cancel()
+	for _, m := range ms.c.Live() {
+		cli, err := ms.c.Client(m)
+		if err != nil {
+			return err
+		}
+		for {
+			resp, err := cli.MemberList(wctx, clientv3.WithSerializable())
+			if err == nil && slices.ContainsFunc(resp.Members, func(x *etcdserverpb.Member) bool { return x.ID == id }) {
+				break
+			}
+			select {
+			case <-wctx.Done():
+				return fmt.Errorf("member %s has not applied the addition of %x (%v): %w", m.Name(), id, err, context.Cause(wctx))
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
 // startAdded starts the member MemberAdd just added (see Cluster.Add), with
 // the cluster as MemberAdd left it as its --initial-cluster and
 // --initial-cluster-state existing.
@@ -180,6 +209,9 @@ func (ms Membership) startAdded(ctx context.Context, spec backend.MemberSpec, re
 	}
 	spec.InitialCluster = strings.Join(ic, ",")
 	spec.State = backend.StateExisting
+	if err := ms.waitKnown(ctx, resp.Member.ID); err != nil {
+		return nil, err
+	}
 	if err := ms.c.Add(ctx, spec); err != nil {
 		return nil, err
 	}

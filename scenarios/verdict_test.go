@@ -491,8 +491,20 @@ func (f breakATxn) Inject(ctx context.Context, env faults.Env) (harness.Effect, 
 	for _, op := range ops {
 		lastSeq[op.Key] = max(lastSeq[op.Key], op.Seq)
 	}
+	// A transaction every key of which it wrote last, solidly: the writers
+	// running through the recovery may have written its other keys since.
+	whole := map[[2]int]bool{}
 	for _, op := range ops {
-		if op.Txn < 2 || op.Outcome != workload.Acknowledged || !solid[op.Key] || lastSeq[op.Key] != op.Seq {
+		if op.Txn >= 2 {
+			id := [2]int{op.Writer, op.Seq}
+			if _, seen := whole[id]; !seen {
+				whole[id] = true
+			}
+			whole[id] = whole[id] && solid[op.Key] && lastSeq[op.Key] == op.Seq
+		}
+	}
+	for _, op := range ops {
+		if op.Txn < 2 || op.Outcome != workload.Acknowledged || !whole[[2]int{op.Writer, op.Seq}] {
 			continue
 		}
 		if _, err := cli.Delete(ctx, op.Key); err != nil {
