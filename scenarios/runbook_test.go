@@ -69,7 +69,10 @@ func TestRecoveryGuideRunbookPasses(t *testing.T) {
 }
 
 func TestRunbookThatDeletesAKeyFailsWithThatKeyLost(t *testing.T) {
-	rep := runRunbook(t, runbookOptions(t, "testdata/runbooks/delete-a-key.sh"))
+	// Phased: writers running on the restored cluster may put the deleted
+	// key again (a writer overwrites its own keys), and then nothing is
+	// lost (CI saw it once).
+	rep := runRunbook(t, phased(runbookOptions(t, "testdata/runbooks/delete-a-key.sh")))
 	if rep.Passed {
 		t.Fatal("the drill passed although the runbook deleted a key")
 	}
