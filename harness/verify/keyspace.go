@@ -432,20 +432,16 @@ func PageKeys(valueSize int) int64 {
 	return int64(min(max(pageBytes/(valueSize+256), 1), 5000))
 }
 
-// ReadKeyspace reads every key under prefix, page by page, at one revision.
-// Values may be up to 1 MiB: use ReadKeyspaceSized to page by bytes.
+// ReadKeyspace reads every key under prefix, page by page, at one revision,
+// for values of about 64 bytes: see ReadKeyspaceProgress.
 func ReadKeyspace(ctx context.Context, cli *clientv3.Client, prefix string) (map[string]KV, int64, error) {
-	return ReadKeyspaceSized(ctx, cli, prefix, 64)
+	return ReadKeyspaceProgress(ctx, cli, prefix, 64, nil)
 }
 
-// ReadKeyspaceSized reads every key under prefix at one revision, in pages
-// of PageKeys(valueSize) keys, so that a page stays near 32 MiB.
-func ReadKeyspaceSized(ctx context.Context, cli *clientv3.Client, prefix string, valueSize int) (map[string]KV, int64, error) {
-	return ReadKeyspaceProgress(ctx, cli, prefix, valueSize, nil)
-}
-
-// ReadKeyspaceProgress is ReadKeyspaceSized, telling progress, if not nil,
-// how many keys of how many it has read after each page.
+// ReadKeyspaceProgress reads every key under prefix at one revision, in
+// pages of PageKeys(valueSize) keys, so that a page stays near 32 MiB,
+// telling progress, if not nil, how many keys of how many it has read after
+// each page.
 func ReadKeyspaceProgress(ctx context.Context, cli *clientv3.Client, prefix string, valueSize int, progress func(done, total int)) (map[string]KV, int64, error) {
 	page := PageKeys(valueSize)
 	end := clientv3.GetPrefixRangeEnd(prefix)

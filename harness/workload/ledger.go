@@ -152,9 +152,6 @@ func (l *Ledger) BytesPerWrite() float64 {
 	return float64(l.ops.bytes()) / float64(n)
 }
 
-// Len is the number of recorded writes.
-func (l *Ledger) Len() int { return l.ops.len() }
-
 // RecordBytes is what the ledger keeps of one write, beside what is rare.
 const RecordBytes = int(unsafe.Sizeof(record{}))
 
