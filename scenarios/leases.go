@@ -110,21 +110,22 @@ func (r *runner) checkLeases(ctx context.Context) (string, error) {
 }
 
 // ledgerExpiry ledgers the short lease's expiry if it came before the
-// keyspace was read at rev: none of its keys is in actual, and their delete
+// keyspace is read at rev: none of its keys is there, and their delete
 // events say when. Keys gone without such an event stay unexplained.
-func (r *runner) ledgerExpiry(ctx context.Context, actual map[string]verify.KV, rev int64) {
+func (r *runner) ledgerExpiry(ctx context.Context, cli *clientv3.Client, rev int64) {
 	if r.leases == nil {
 		return
 	}
 	all := r.leases.All()
 	short := all[len(all)-1]
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
 	for _, k := range short.Keys {
-		if _, ok := actual[k]; ok {
+		resp, err := cli.Get(wctx, k, clientv3.WithRev(rev), clientv3.WithCountOnly())
+		if err != nil || resp.Count > 0 {
 			return
 		}
 	}
-	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
 	at, err := r.deletedAt(wctx, short.Keys)
 	if err != nil || at > rev {
 		return

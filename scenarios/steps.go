@@ -292,19 +292,26 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 	if r.o.Progress != nil {
 		progress = func(done, total int) { r.o.Progress("verify", done, total) }
 	}
-	actual, rev, err := verify.ReadKeyspaceProgress(vctx, cli, r.o.Workload.Prefix, r.o.Workload.ValueSize, progress)
+	ks, err := verify.OpenKeyspace(vctx, cli, r.o.Workload.Prefix, r.o.Workload.ValueSize)
 	if err != nil {
 		return "", err
 	}
-	r.ledgerExpiry(vctx, actual, rev)
+	rev := ks.Rev
+	r.ledgerExpiry(vctx, cli, rev)
 	// Nothing writes any more (the writers stopped): free what they knew.
 	r.workload.Retire()
 	ledger := r.workload.Ledger()
 	ops := r.landed(ledger.Ops())
 	notKept, afterSnapshot := beyond(ops, base.Revision), beyond(ops, r.snapshot.Revision)
 	ops = r.expected(ops)
-	res := verify.CheckAcross(ops, base.Revision, actual, r.switched)
-	partial := verify.PartialTxns(ops, base.Revision, actual)
+	// The keyspace is checked page by page as it is read: at a million
+	// keys, it is never held whole.
+	check := verify.NewStream(ops, base.Revision, r.switched)
+	if err := ks.Each(vctx, check.Add, progress); err != nil {
+		return "", err
+	}
+	res := check.Done()
+	partial := res.Partial
 	rep.Verified = true
 	rep.Keys = report.Keys{
 		Expected: res.Expected, Restored: res.Restored, Lost: res.Lost, Resurrected: res.Resurrected,
@@ -317,7 +324,7 @@ func (r *runner) verify(ctx context.Context) (string, error) {
 	}
 	// A delete the workload had acknowledged that deleted nothing, of a key
 	// the ledger holds live: the old cluster lost that key before any fault.
-	lostEarly := verify.LostBeforeFault(ops, base.Revision)
+	lostEarly := res.LostBeforeFault
 	rep.Keys.PartialTxns = countTxns(partial)
 	for i, f := range append(append(lostEarly, partial...), res.Findings...) {
 		if i == maxFindings {

@@ -2,7 +2,7 @@ package verify
 
 import (
 	"fmt"
-	"sort"
+	"time"
 
 	"github.com/etcd-drill/etcd-drill/harness/workload"
 )
@@ -19,24 +19,25 @@ const KindLostBeforeFault = "lost-before-fault"
 // (see Beyond): a delete there finds nothing of it. One finding a key, in
 // key order.
 func LostBeforeFault(ops []workload.Op, rev int64) []Finding {
-	var out []Finding
-	for key, kops := range groupByKey(ops) {
-		for i, op := range kops {
-			if op.Kind != workload.Delete || op.Outcome != workload.Acknowledged || op.Deleted != 0 || i == 0 {
-				continue
-			}
-			prev := kops[i-1]
-			if prev.Kind == workload.Put && prev.Outcome == workload.Acknowledged && (!Beyond(prev, rev) || op.Epoch == workload.Old) {
-				out = append(out, Finding{
-					Key:  key,
-					Kind: KindLostBeforeFault,
-					Want: fmt.Sprintf("live: put %s acknowledged at revision %d", prev.Value, prev.Revision),
-					Got:  fmt.Sprintf("gone: the delete acknowledged at revision %d deleted nothing", op.Revision),
-				})
-				break
-			}
+	return fromMap(NewStream(ops, rev, time.Time{}), nil).LostBeforeFault
+}
+
+// lostBeforeFault is LostBeforeFault for one key, written by kops in
+// program order.
+func lostBeforeFault(key string, kops []workload.Op, rev int64) (Finding, bool) {
+	for i, op := range kops {
+		if op.Kind != workload.Delete || op.Outcome != workload.Acknowledged || op.Deleted != 0 || i == 0 {
+			continue
+		}
+		prev := kops[i-1]
+		if prev.Kind == workload.Put && prev.Outcome == workload.Acknowledged && (!Beyond(prev, rev) || op.Epoch == workload.Old) {
+			return Finding{
+				Key:  key,
+				Kind: KindLostBeforeFault,
+				Want: fmt.Sprintf("live: put %s acknowledged at revision %d", prev.Value, prev.Revision),
+				Got:  fmt.Sprintf("gone: the delete acknowledged at revision %d deleted nothing", op.Revision),
+			}, true
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out
+	return Finding{}, false
 }

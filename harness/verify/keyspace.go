@@ -64,6 +64,11 @@ type Result struct {
 	RevisionMismatch int
 	// Findings lists lost and resurrected keys, sorted by key.
 	Findings []Finding
+	// Partial lists the puts of transactions held in part (see
+	// PartialTxns), LostBeforeFault the keys the old cluster lost before
+	// the fault (see LostBeforeFault), each sorted by key.
+	Partial         []Finding
+	LostBeforeFault []Finding
 }
 
 // OK reports that nothing was lost or resurrected.
@@ -101,73 +106,7 @@ func CheckAt(ops []workload.Op, rev int64, actual map[string]KV) Result {
 // through the old client before then may still have been on its way, and
 // be applied after a later write of its writer sent through the new one.
 func CheckAcross(ops []workload.Op, rev int64, actual map[string]KV, switched time.Time) Result {
-	byKey := groupByKey(ops)
-	doubt := doubtWindows(ops, rev)
-	var r Result
-	for key, kops := range byKey {
-		want, from := expectedAt(kops, rev)
-		if want.present {
-			r.Expected++
-		}
-		got, ok := actual[key]
-		have := state{present: ok, value: got.Value, rev: got.ModRevision, create: got.CreateRevision, version: got.Version}
-		switch {
-		case want.present && have.present && want.value == have.value:
-			if w, g, bad := revisionsDiffer(want, have, kops[:from], rev); bad {
-				r.RevisionMismatch++
-				r.Findings = append(r.Findings, Finding{Key: key, Kind: KindRevisionRewritten, Want: w, Got: g})
-			}
-		case !want.present && !have.present:
-		case explainedByIndeterminate(kops[from:], rev, have, doubt), appliedLate(kops[:from], want, have, doubt, switched):
-			r.Indeterminate++
-		case want.present:
-			r.Lost++
-			r.Findings = append(r.Findings, Finding{Key: key, Kind: "lost", Want: want.String(), Got: describe(have, kops, rev)})
-		default:
-			r.Resurrected++
-			r.Findings = append(r.Findings, Finding{Key: key, Kind: "resurrected", Want: want.String(), Got: describe(have, kops, rev)})
-		}
-	}
-	for key, kv := range actual {
-		r.Restored++
-		if r.FromOld == 0 {
-			for _, op := range byKey[key] {
-				if op.Epoch == workload.Old && op.Kind == workload.Put && op.Value == kv.Value {
-					r.FromOld++
-					break
-				}
-			}
-		}
-		if _, known := byKey[key]; !known {
-			r.Resurrected++
-			r.Findings = append(r.Findings, Finding{Key: key, Kind: "resurrected", Want: "never written", Got: state{present: true, value: kv.Value, rev: kv.ModRevision}.String()})
-		}
-	}
-	sort.Slice(r.Findings, func(i, j int) bool { return r.Findings[i].Key < r.Findings[j].Key })
-	return r
-}
-
-// groupByKey gives each key's writes in program order (one writer owns a
-// key, so its sequence numbers give that order): slices of one sorted copy
-// of ops, not one allocation a key.
-func groupByKey(ops []workload.Op) map[string][]workload.Op {
-	sorted := slices.Clone(ops)
-	slices.SortStableFunc(sorted, func(a, b workload.Op) int {
-		if c := strings.Compare(a.Key, b.Key); c != 0 {
-			return c
-		}
-		return a.Seq - b.Seq
-	})
-	out := map[string][]workload.Op{}
-	for i := 0; i < len(sorted); {
-		j := i + 1
-		for j < len(sorted) && sorted[j].Key == sorted[i].Key {
-			j++
-		}
-		out[sorted[i].Key] = sorted[i:j:j]
-		i = j
-	}
-	return out
+	return fromMap(NewStream(ops, rev, switched), actual)
 }
 
 // expectedAt returns the key's state at rev by its acknowledged writes, and
@@ -295,8 +234,9 @@ type windows struct {
 	// taken: revisions acknowledged writes were answered with, by epoch; a
 	// write in doubt cannot have been applied at one of them (a revision is
 	// one transaction). The recovered cluster's history holds the old one's
-	// up to rev.
-	taken map[workload.Epoch]map[int64]bool
+	// up to rev. Sorted, for a binary search: a million revisions take 8
+	// MB so, far less than in a map.
+	taken [workload.Recovered + 1][]int64
 	rev   int64
 }
 
@@ -306,13 +246,16 @@ type opID struct {
 }
 
 func doubtWindows(ops []workload.Op, rev int64) windows {
-	w := windows{after: map[opID]int64{}, taken: map[workload.Epoch]map[int64]bool{workload.Old: {}, workload.Recovered: {}}, rev: rev}
+	w := windows{after: map[opID]int64{}, rev: rev}
 	for _, op := range ops {
 		// A delete that deleted nothing answers with the revision as it
 		// was: it made none.
 		if op.Outcome == workload.Acknowledged && (op.Kind == workload.Put || op.Deleted > 0) {
-			w.taken[op.Epoch][op.Revision] = true
+			w.taken[op.Epoch] = append(w.taken[op.Epoch], op.Revision)
 		}
+	}
+	for _, t := range w.taken {
+		slices.Sort(t)
 	}
 	// Each writer's writes to each cluster in program order, by index: a
 	// large ledger is not copied.
@@ -347,8 +290,15 @@ func doubtWindows(ops []workload.Op, rev int64) windows {
 
 // could says whether op, a put in doubt, could have been applied at rev.
 func (w windows) could(op workload.Op, rev int64) bool {
-	taken := w.taken[op.Epoch][rev] || (op.Epoch == workload.Recovered && rev <= w.rev && w.taken[workload.Old][rev])
+	taken := w.took(op.Epoch, rev) || (op.Epoch == workload.Recovered && rev <= w.rev && w.took(workload.Old, rev))
 	return rev > w.after[opID{op.Writer, op.Seq, op.Epoch}] && !taken
+}
+
+// took says whether an acknowledged write to epoch's cluster was answered
+// with rev.
+func (w windows) took(epoch workload.Epoch, rev int64) bool {
+	_, found := slices.BinarySearch(w.taken[epoch], rev)
+	return found
 }
 
 // Beyond says whether op is a write the old cluster acknowledged above rev:
@@ -438,44 +388,70 @@ func ReadKeyspace(ctx context.Context, cli *clientv3.Client, prefix string) (map
 	return ReadKeyspaceProgress(ctx, cli, prefix, 64, nil)
 }
 
-// ReadKeyspaceProgress reads every key under prefix at one revision, in
-// pages of PageKeys(valueSize) keys, so that a page stays near 32 MiB,
-// telling progress, if not nil, how many keys of how many it has read after
-// each page.
+// ReadKeyspaceProgress reads every key under prefix at one revision into
+// a map (see Keyspace), telling progress, if not nil, how many keys of how
+// many it has read after each page.
 func ReadKeyspaceProgress(ctx context.Context, cli *clientv3.Client, prefix string, valueSize int, progress func(done, total int)) (map[string]KV, int64, error) {
-	page := PageKeys(valueSize)
-	end := clientv3.GetPrefixRangeEnd(prefix)
-	key := prefix
-	var rev int64
-	total := 0
-	if progress != nil {
-		resp, err := cli.Get(ctx, prefix, clientv3.WithRange(end), clientv3.WithCountOnly())
-		if err != nil {
-			return nil, 0, fmt.Errorf("count keys under %s: %w", prefix, err)
-		}
-		rev, total = resp.Header.Revision, int(resp.Count)
+	ks, err := OpenKeyspace(ctx, cli, prefix, valueSize)
+	if err != nil {
+		return nil, 0, err
 	}
-	out := make(map[string]KV, total)
+	out := make(map[string]KV, ks.Count)
+	err = ks.Each(ctx, func(key string, kv KV) error {
+		out[key] = kv
+		return nil
+	}, progress)
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, ks.Rev, nil
+}
+
+// Keyspace is the keys under a prefix at one revision, read page by page
+// (pages of PageKeys(valueSize) keys, near 32 MiB): only one page is held
+// at a time.
+type Keyspace struct {
+	cli         *clientv3.Client
+	prefix, end string
+	page        int64
+	// Rev is the revision every page is read at; Count is how many keys
+	// are under the prefix at it.
+	Rev   int64
+	Count int
+}
+
+// OpenKeyspace fixes the revision to read the keys under prefix at (the
+// store's current one) and counts them.
+func OpenKeyspace(ctx context.Context, cli *clientv3.Client, prefix string, valueSize int) (*Keyspace, error) {
+	end := clientv3.GetPrefixRangeEnd(prefix)
+	resp, err := cli.Get(ctx, prefix, clientv3.WithRange(end), clientv3.WithCountOnly())
+	if err != nil {
+		return nil, fmt.Errorf("count keys under %s: %w", prefix, err)
+	}
+	return &Keyspace{cli: cli, prefix: prefix, end: end, page: PageKeys(valueSize), Rev: resp.Header.Revision, Count: int(resp.Count)}, nil
+}
+
+// Each calls fn with every key and its value, in ascending key order, and
+// progress, if not nil, after each page with the keys read so far and
+// Count. It stops at fn's first error.
+func (k *Keyspace) Each(ctx context.Context, fn func(key string, kv KV) error, progress func(done, total int)) error {
+	key, done := k.prefix, 0
 	for {
-		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(page)}
-		if rev > 0 {
-			opts = append(opts, clientv3.WithRev(rev))
-		}
-		resp, err := cli.Get(ctx, key, opts...)
+		resp, err := k.cli.Get(ctx, key, clientv3.WithRange(k.end), clientv3.WithLimit(k.page), clientv3.WithRev(k.Rev))
 		if err != nil {
-			return nil, 0, fmt.Errorf("read keyspace under %s from %s: %w", prefix, key, err)
-		}
-		if rev == 0 {
-			rev = resp.Header.Revision
+			return fmt.Errorf("read keyspace under %s at revision %d from %s: %w", k.prefix, k.Rev, key, err)
 		}
 		for _, kv := range resp.Kvs {
-			out[string(kv.Key)] = KV{Value: string(kv.Value), ModRevision: kv.ModRevision, CreateRevision: kv.CreateRevision, Version: kv.Version}
+			if err := fn(string(kv.Key), KV{Value: string(kv.Value), ModRevision: kv.ModRevision, CreateRevision: kv.CreateRevision, Version: kv.Version}); err != nil {
+				return err
+			}
 		}
+		done += len(resp.Kvs)
 		if progress != nil {
-			progress(len(out), total)
+			progress(done, k.Count)
 		}
 		if !resp.More || len(resp.Kvs) == 0 {
-			return out, rev, nil
+			return nil
 		}
 		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}

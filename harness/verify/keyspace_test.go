@@ -826,3 +826,38 @@ func TestCheckAtWorkloadAgainstEmbeddedEtcd(t *testing.T) {
 		t.Errorf("keyspace at %d checked at %d: %s with %d findings", rev, earlier, res.Summary(), len(res.Findings))
 	}
 }
+
+// TestStreamTakesKeysInOrder: the stream walks the ledger beside the pages,
+// so a key out of order (or twice) is refused, not checked against the
+// wrong writes; keys between the ledger's, never written, are resurrected,
+// and the ledger's keys never read are lost.
+func TestStreamTakesKeysInOrder(t *testing.T) {
+	ops := []workload.Op{
+		{Writer: 0, Seq: 1, Kind: workload.Put, Key: "/d/b", Value: "b1", Outcome: workload.Acknowledged, Revision: 2},
+		{Writer: 0, Seq: 2, Kind: workload.Put, Key: "/d/d", Value: "d1", Outcome: workload.Acknowledged, Revision: 3},
+		{Writer: 0, Seq: 3, Kind: workload.Put, Key: "/d/f", Value: "f1", Outcome: workload.Acknowledged, Revision: 4},
+	}
+	s := NewStream(ops, 10, time.Time{})
+	for _, k := range []struct {
+		key string
+		kv  KV
+	}{{"/d/a", KV{Value: "x", ModRevision: 5}}, {"/d/b", KV{Value: "b1", ModRevision: 2}}, {"/d/c", KV{Value: "y", ModRevision: 6}}, {"/d/f", KV{Value: "f1", ModRevision: 4}}} {
+		if err := s.Add(k.key, k.kv); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, k := range []string{"/d/f", "/d/e"} {
+		if err := s.Add(k, KV{Value: "f1", ModRevision: 4}); err == nil {
+			t.Fatalf("Add(%q) after /d/f: want an out-of-order error", k)
+		}
+	}
+	r := s.Done()
+	var got []string
+	for _, f := range r.Findings {
+		got = append(got, f.Kind+" "+f.Key)
+	}
+	want := []string{"resurrected /d/a", "resurrected /d/c", "lost /d/d"}
+	if !slices.Equal(got, want) || r.Expected != 3 || r.Restored != 4 || r.Lost != 1 || r.Resurrected != 2 {
+		t.Fatalf("findings %v (expected %d, restored %d, lost %d, resurrected %d), want %v, 3, 4, 1, 2", got, r.Expected, r.Restored, r.Lost, r.Resurrected, want)
+	}
+}
