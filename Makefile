@@ -6,7 +6,7 @@ OUT      ?= out
 # Ginkgo label filter for the suites, e.g. LABELS=embedded
 LABELS   ?=
 
-.PHONY: all build bins image image-if-docker run test unit suites docker-note bench vet clean
+.PHONY: all build bins bins-all image image-if-docker run test unit suites docker-note bench vet clean
 
 all: build bins
 
@@ -22,7 +22,26 @@ bins:
 		echo "go build -o bin/$${p%%=*} $${p#*=}"; \
 		CGO_ENABLED=0 $(GO) build -trimpath -o bin/$${p%%=*} $${p#*=}; \
 	done
+	@v=$$(bin/etcd --version | sed -n 's/^etcd Version: //p'); mkdir -p bin/etcd-v$$v; \
+		for n in etcd etcdctl etcdutl; do ln -sf ../$$n bin/etcd-v$$v/$$n; done
 	@bin/etcd --version | head -1
+
+# The other minor lines' binaries, each from its own module under
+# tools/etcd/vX.Y (their dependency graphs differ), into bin/etcd-vX.Y.Z/.
+# VERSIONS picks lines (e.g. VERSIONS=3.6); a built one is not built again.
+VERSIONS ?= $(patsubst tools/etcd/v%,%,$(wildcard tools/etcd/v*))
+bins-all: bins
+	@set -e; for v in $(VERSIONS); do \
+		d=tools/etcd/v$$v; test -f $$d/go.mod || { echo "no module $$d for etcd $$v (known: $$(ls tools/etcd))"; exit 2; }; \
+		full=$$(cd $$d && $(GO) list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3); out=bin/etcd-$$full; \
+		if [ -x $$out/etcd ] && [ -x $$out/etcdctl ] && [ -x $$out/etcdutl ]; then echo "$$out: built"; continue; fi; \
+		mkdir -p $$out; \
+		for p in $(ETCD_PKGS); do \
+			echo "(cd $$d && go build -o $$out/$${p%%=*} $${p#*=})"; \
+			(cd $$d && CGO_ENABLED=0 $(GO) build -trimpath -o $(CURDIR)/$$out/$${p%%=*} $${p#*=}); \
+		done; \
+		$$out/etcd --version | head -1; \
+	done
 
 # The container backend's etcd image, FROM scratch with the static binaries,
 # tagged with the etcd version (the backend also builds it when missing).

@@ -409,6 +409,24 @@ func (c *Cluster) ClusterID(ctx context.Context) (uint64, error) {
 	return resp.Header.ClusterId, nil
 }
 
+// Versions asks each live member, through Status, the etcd version it
+// runs: what really ran, whatever binary or image was asked for.
+func (c *Cluster) Versions(ctx context.Context) (map[string]string, error) {
+	cli, err := c.Client()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, m := range c.Live() {
+		st, err := cli.Status(ctx, m.ClientURL())
+		if err != nil {
+			return out, fmt.Errorf("status of %s: %w", m.Name(), err)
+		}
+		out[m.Name()] = st.Version
+	}
+	return out, nil
+}
+
 // Leader returns the member that leads, as seen by the live members.
 func (c *Cluster) Leader(ctx context.Context) (backend.Member, error) {
 	cli, err := c.Client()

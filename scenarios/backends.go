@@ -41,7 +41,7 @@ func kinds() []backendKind {
 			caps:  process.Caps(),
 			check: func(_ context.Context, o Options) error { return checkBins(o) },
 			open: func(_ context.Context, o Options, _ string) (backend.Backend, error) {
-				b, err := bins.Find(o.BinDir)
+				b, err := bins.FindVersion(o.BinDir, o.EtcdVersion)
 				if err != nil {
 					return nil, err
 				}
@@ -132,7 +132,7 @@ func CheckEnvironment(ctx context.Context, o Options) error {
 // checkBins finds the etcd binaries and asks them their version: binaries
 // that are not etcd fail here, not minutes into a drill.
 func checkBins(o Options) error {
-	b, err := bins.Find(o.BinDir)
+	b, err := bins.FindVersion(o.BinDir, o.EtcdVersion)
 	if err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func containerImage(ctx context.Context, o Options) (image, version string, err 
 		_, tag, _ := strings.Cut(o.Image, ":")
 		return o.Image, tag, nil
 	}
-	b, err := bins.Find(o.BinDir)
+	b, err := bins.FindVersion(o.BinDir, o.EtcdVersion)
 	if err != nil {
 		return "", "", err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/etcd-drill/etcd-drill/harness"
 	"github.com/etcd-drill/etcd-drill/harness/backend"
+	"github.com/etcd-drill/etcd-drill/harness/backend/embedded"
 	"github.com/etcd-drill/etcd-drill/harness/bins"
 	"github.com/etcd-drill/etcd-drill/harness/report"
 	"github.com/etcd-drill/etcd-drill/harness/workload"
@@ -32,6 +33,11 @@ type Options struct {
 	// BinDir holds the etcd, etcdctl and etcdutl binaries for the process
 	// backend and runbooks (found by bins.Find if empty).
 	BinDir string
+	// EtcdVersion, X.Y or X.Y.Z, picks the binaries of that etcd version
+	// (bins.FindVersion) for the process and container backends and
+	// runbooks; empty: the pinned one. The embedded backend runs the etcd
+	// linked in, and takes only its version.
+	EtcdVersion string
 	// Members is the cluster size, 1 to 9.
 	Members int
 	// Keys is the number of writes before the snapshot.
@@ -184,6 +190,15 @@ func Validate(sc Scenario, o Options) error {
 	if err != nil {
 		return err
 	}
+	if o.EtcdVersion != "" {
+		if err := bins.ValidVersion(o.EtcdVersion); err != nil {
+			return fmt.Errorf("--etcd-version: %w", err)
+		}
+	}
+	if o.EtcdVersion != "" && kind.name == "embedded" && !sameLine(embedded.New().EtcdVersion(), o.EtcdVersion) {
+		return fmt.Errorf("--etcd-version %s: the embedded backend runs the etcd linked in (%s); other versions run on --backend process or container",
+			o.EtcdVersion, embedded.New().EtcdVersion())
+	}
 	if missing := lacks(kind.caps, needs(sc)); len(missing) > 0 {
 		var can []string
 		for _, k := range kinds() {
@@ -225,6 +240,11 @@ func Validate(sc Scenario, o Options) error {
 		return fmt.Errorf("--value-size %d: etcd refuses requests over 1.5 MiB; use at most %d", o.Workload.ValueSize, maxValueSize)
 	}
 	return nil
+}
+
+// sameLine says whether version v (X.Y.Z) is of want (X.Y or X.Y.Z).
+func sameLine(v, want string) bool {
+	return v == want || strings.HasPrefix(v, want+".")
 }
 
 // maxValueSize keeps a put under etcd's default request limit (1.5 MiB).
@@ -292,7 +312,7 @@ func withRecovery(sc Scenario, o Options) (Scenario, error) {
 	if o.Recovery != "runbook" {
 		return sc, nil
 	}
-	b, err := bins.Find(o.BinDir)
+	b, err := bins.FindVersion(o.BinDir, o.EtcdVersion)
 	if err != nil {
 		return sc, err
 	}

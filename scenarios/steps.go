@@ -35,7 +35,36 @@ func (r *runner) startCluster(ctx context.Context) (string, error) {
 		return "", err
 	}
 	r.rep.Workload.Concurrency, r.rep.Workload.ValueSize = wcfg.Concurrency, wcfg.ValueSize
-	return fmt.Sprintf("%d members %s, cluster %016x", len(c.Members()), strings.Join(harness.Names(c.Members()), ","), r.oldID), nil
+	vs, err := r.versions(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%d members %s, cluster %016x, etcd %s", len(c.Members()), strings.Join(harness.Names(c.Members()), ","), r.oldID, vs), nil
+}
+
+// versions records what each member of c says it runs, and says it in
+// short: one version, or each member's.
+func (r *runner) versions(ctx context.Context, c *harness.Cluster) (string, error) {
+	vs, err := c.Versions(ctx)
+	if err != nil {
+		return "", err
+	}
+	if r.rep.MemberVersions == nil {
+		r.rep.MemberVersions = map[string]string{}
+	}
+	seen := map[string]bool{}
+	var each []string
+	for _, name := range harness.Names(c.Live()) {
+		r.rep.MemberVersions[name] = vs[name]
+		seen[vs[name]] = true
+		each = append(each, name+" "+vs[name])
+	}
+	if len(seen) == 1 {
+		for v := range seen {
+			return v, nil
+		}
+	}
+	return strings.Join(each, ", "), nil
 }
 
 func (r *runner) write(ctx context.Context, phase string, n int) (string, error) {
@@ -380,6 +409,9 @@ func (r *runner) verifyCluster(ctx context.Context, cli *clientv3.Client, rev in
 	}
 	if !hk.Consistent {
 		rep.Fail("members disagree on HashKV at revision %d: %v", rev, hk.Hashes)
+	}
+	if _, err := r.versions(vctx, c); err != nil {
+		return false, err
 	}
 	switch {
 	case r.sc.Expect.ClusterID == IDNew && newID == r.oldID:

@@ -196,6 +196,9 @@ func TestBadInput(t *testing.T) {
 		{"no command", fixed(), []string{"no command"}},
 		{"unknown flag", fixed("run", scenario, "--keys", "100", "--no-such-flag"), []string{"-no-such-flag"}},
 		{"unknown backend", fixed("run", scenario, "--keys", "100", "--backend", "nope"), []string{`unknown backend "nope"`}},
+		{"etcd version malformed", fixed("run", scenario, "--keys", "100", "--backend", "process", "--etcd-version", "v3.6"), []string{"--etcd-version", `"v3.6"`, "X.Y or X.Y.Z"}},
+		{"etcd version on embedded", fixed("run", scenario, "--keys", "100", "--etcd-version", "3.1"), []string{"--etcd-version 3.1", "embedded", "--backend process"}},
+		{"etcd version not built", fixed("run", scenario, "--keys", "100", "--backend", "process", "--etcd-version", "3.1"), []string{"etcd 3.1 binaries not found", "make bins-all VERSIONS=3.1"}},
 		{"list with an argument", fixed("list", "extra"), []string{"list", `"extra"`}},
 	}
 	for _, tc := range cases {

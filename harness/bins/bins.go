@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -113,4 +114,96 @@ func (b Binaries) Version() (string, error) {
 		return "", fmt.Errorf("%s --version: no version in %q", b.Etcd, strings.TrimSpace(string(out)))
 	}
 	return m[1], nil
+}
+
+// VersionDirPrefix starts the name of a directory of bin/ holding one etcd
+// version's binaries: bin/etcd-v3.6.17/ (`make bins-all`).
+const VersionDirPrefix = "etcd-v"
+
+// FindVersion finds the binaries of etcd version, X.Y (the newest patch
+// built of that line) or X.Y.Z: in the directory Find finds (if they are
+// that version), else in its etcd-vX.Y.Z siblings. An empty version is
+// Find's answer.
+func FindVersion(dir, version string) (Binaries, error) {
+	b, err := Find(dir)
+	if version == "" {
+		return b, err
+	}
+	if err := ValidVersion(version); err != nil {
+		return Binaries{}, err
+	}
+	if err != nil {
+		return Binaries{}, err
+	}
+	if v, err := b.Version(); err == nil && matches(v, version) {
+		return b, nil
+	}
+	root := b.Dir
+	if strings.HasPrefix(filepath.Base(root), VersionDirPrefix) {
+		root = filepath.Dir(root)
+	}
+	entries, _ := os.ReadDir(root)
+	var best Binaries
+	bestV := ""
+	for _, e := range entries {
+		v, ok := strings.CutPrefix(e.Name(), VersionDirPrefix)
+		if !ok || !e.IsDir() || !matches(v, version) || (bestV != "" && !newer(v, bestV)) {
+			continue
+		}
+		if c, err := in(filepath.Join(root, e.Name())); err == nil {
+			best, bestV = c, v
+		}
+	}
+	if bestV == "" {
+		return Binaries{}, versionNotFound(fmt.Sprintf("etcd %s binaries not found in %s/%s%s*/: build them with `make bins-all VERSIONS=%s`",
+			version, root, VersionDirPrefix, version, majorMinor(version)))
+	}
+	return best, nil
+}
+
+// versionNotFound is ErrNotFound for one version, with its own make target.
+type versionNotFound string
+
+func (e versionNotFound) Error() string        { return string(e) }
+func (e versionNotFound) Is(target error) bool { return target == ErrNotFound }
+
+var versionArgRE = regexp.MustCompile(`^\d+\.\d+(\.\d+)?$`)
+
+// ValidVersion says whether version is one FindVersion takes: X.Y or X.Y.Z.
+func ValidVersion(version string) error {
+	if !versionArgRE.MatchString(version) {
+		return fmt.Errorf("etcd version %q: want X.Y or X.Y.Z", version)
+	}
+	return nil
+}
+
+// matches says whether version v (X.Y.Z, maybe with a suffix) is of want
+// (X.Y or X.Y.Z).
+func matches(v, want string) bool {
+	return v == want || strings.HasPrefix(v, want+".")
+}
+
+func majorMinor(v string) string {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return v
+	}
+	return parts[0] + "." + parts[1]
+}
+
+// newer compares two X.Y.Z versions numerically.
+func newer(a, b string) bool {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(pa) && i < len(pb); i++ {
+		na, ea := strconv.Atoi(pa[i])
+		nb, eb := strconv.Atoi(pb[i])
+		if ea != nil || eb != nil || na == nb {
+			if pa[i] != pb[i] {
+				return pa[i] > pb[i]
+			}
+			continue
+		}
+		return na > nb
+	}
+	return len(pa) > len(pb)
 }

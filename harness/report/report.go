@@ -172,16 +172,19 @@ type Report struct {
 	Scenario string `json:"scenario"`
 	// RunID names the drill in the labels of what it made outside its run
 	// directory (containers, networks).
-	RunID       string   `json:"run_id"`
-	Description string   `json:"description,omitempty"`
-	Backend     string   `json:"backend"`
-	EtcdVersion string   `json:"etcd_version"`
-	Members     int      `json:"members"`
-	Seed        uint64   `json:"seed"`
-	Passed      bool     `json:"passed"`
-	Failures    []string `json:"failures"`
-	Snapshot    Snapshot `json:"snapshot"`
-	Keys        Keys     `json:"keys"`
+	RunID       string `json:"run_id"`
+	Description string `json:"description,omitempty"`
+	Backend     string `json:"backend"`
+	EtcdVersion string `json:"etcd_version"`
+	// MemberVersions is what each member said it runs (Status), the old
+	// cluster's when it started and the recovered one's when verified.
+	MemberVersions map[string]string `json:"member_versions,omitempty"`
+	Members        int               `json:"members"`
+	Seed           uint64            `json:"seed"`
+	Passed         bool              `json:"passed"`
+	Failures       []string          `json:"failures"`
+	Snapshot       Snapshot          `json:"snapshot"`
+	Keys           Keys              `json:"keys"`
 	// Verified: the keyspace check ran (keys.expected and on are set).
 	Verified bool `json:"verified"`
 	RPO      RPO  `json:"rpo"`
