@@ -237,35 +237,59 @@ func (r *runner) deletedAt(ctx context.Context, keys []string) (int64, error) {
 	return deletedAt(ctx, cli, keys, r.expiryFrom())
 }
 
-// deletedAt reads, from the delete events of keys from revision from on,
-// the one revision they were all deleted at (a lease's expiry deletes its
-// keys in one transaction).
+// deletedAt finds the one revision keys were all deleted at (a lease's
+// expiry deletes its keys in one transaction), from revision from on, by
+// reading them at past revisions: all present at from-1, none at the
+// store's revision, and a binary search between. Reads, unlike a watch
+// from a past revision, answer as fast on a loaded cluster of a million
+// keys (a watch there gave no event within 5 s, at 1M keys on the process
+// backend).
 func deletedAt(ctx context.Context, cli *clientv3.Client, keys []string, from int64) (int64, error) {
-	wctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(ctx), 5*time.Second)
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	want := map[string]bool{}
-	for _, k := range keys {
-		want[k] = true
+	present := func(rev int64) (int, int64, error) {
+		n, cur := 0, int64(0)
+		for _, k := range keys {
+			opts := []clientv3.OpOption{clientv3.WithCountOnly()}
+			if rev > 0 {
+				opts = append(opts, clientv3.WithRev(rev))
+			}
+			resp, err := cli.Get(wctx, k, opts...)
+			if err != nil {
+				return 0, 0, fmt.Errorf("read %s at revision %d: %w", k, rev, err)
+			}
+			n += int(resp.Count)
+			cur = resp.Header.Revision
+		}
+		return n, cur, nil
 	}
-	var rev int64
-	ch := cli.Watch(wctx, keys[0], clientv3.WithRev(from), clientv3.WithRange(clientv3.GetPrefixRangeEnd(keys[0][:strings.LastIndex(keys[0], "/")+1])))
-	for resp := range ch {
-		if err := resp.Err(); err != nil {
+	n, cur, err := present(0)
+	if err != nil {
+		return 0, err
+	}
+	if n != 0 {
+		return 0, fmt.Errorf("%d of its %d keys are still there at revision %d", n, len(keys), cur)
+	}
+	lo, hi := from-1, cur // all present at lo, none at hi
+	if n, _, err = present(lo); err != nil {
+		return 0, err
+	}
+	if n != len(keys) {
+		return 0, fmt.Errorf("%d of its %d keys were there at revision %d, before it could expire", n, len(keys), lo)
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if n, _, err = present(mid); err != nil {
 			return 0, err
 		}
-		for _, ev := range resp.Events {
-			if ev.Type != clientv3.EventTypeDelete || !want[string(ev.Kv.Key)] {
-				continue
-			}
-			if rev != 0 && ev.Kv.ModRevision != rev {
-				return 0, fmt.Errorf("its keys were deleted at revisions %d and %d", rev, ev.Kv.ModRevision)
-			}
-			rev = ev.Kv.ModRevision
-			delete(want, string(ev.Kv.Key))
-			if len(want) == 0 {
-				return rev, nil
-			}
+		switch n {
+		case len(keys):
+			lo = mid
+		case 0:
+			hi = mid
+		default:
+			return 0, fmt.Errorf("%d of its %d keys were there at revision %d: they were not deleted at one revision", n, len(keys), mid)
 		}
 	}
-	return 0, fmt.Errorf("no delete event of %d of its keys from revision %d: %w", len(want), from, context.Cause(wctx))
+	return hi, nil
 }

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/etcd-drill/etcd-drill/faults"
 	"github.com/etcd-drill/etcd-drill/harness"
+	"github.com/etcd-drill/etcd-drill/harness/etcdtest"
 	"github.com/etcd-drill/etcd-drill/harness/verify"
 	"github.com/etcd-drill/etcd-drill/harness/workload"
 )
@@ -130,5 +132,63 @@ func TestFailPathLeases(t *testing.T) {
 				t.Fatalf("report leases %+v: want its findings counted", rep.Leases)
 			}
 		})
+	}
+}
+
+// TestDeletedAt finds the revision a lease's expiry deleted its keys at by
+// reading them at past revisions, among other writes before and after; keys
+// still there, or deleted at two revisions, are errors, not a revision.
+func TestDeletedAt(t *testing.T) {
+	ctx := t.Context()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{etcdtest.Single(t, nil)}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	put := func(k string, opts ...clientv3.OpOption) int64 {
+		resp, err := cli.Put(ctx, k, "v", opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Header.Revision
+	}
+	lease, err := cli.Grant(ctx, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"/l/k0", "/l/k1", "/l/k2"}
+	for _, k := range keys {
+		put(k, clientv3.WithLease(lease.ID))
+	}
+	from := put("/other/a") + 1
+	for i := range 37 {
+		put(fmt.Sprintf("/other/b%d", i))
+	}
+	if _, err := deletedAt(ctx, cli, keys, from); err == nil || !strings.Contains(err.Error(), "still there") {
+		t.Fatalf("keys alive: err %v, want 'still there'", err)
+	}
+	rv, err := cli.Revoke(ctx, lease.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 11 {
+		put(fmt.Sprintf("/other/c%d", i))
+	}
+	got, err := deletedAt(ctx, cli, keys, from)
+	if err != nil || got != rv.Header.Revision {
+		t.Fatalf("deletedAt = %d, %v; want the revoke's revision %d", got, err, rv.Header.Revision)
+	}
+	// Two keys deleted apart: no one revision.
+	apart := []string{"/m/k0", "/m/k1"}
+	put(apart[0])
+	from = put(apart[1])
+	for _, k := range apart {
+		if _, err := cli.Delete(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		put("/other/d")
+	}
+	if _, err := deletedAt(ctx, cli, apart, from+1); err == nil || !strings.Contains(err.Error(), "not deleted at one revision") {
+		t.Fatalf("keys deleted apart: err %v, want 'not deleted at one revision'", err)
 	}
 }
