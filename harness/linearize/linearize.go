@@ -260,17 +260,17 @@ func operations(ops []workload.Op, reads []workload.Read, split bool) []porcupin
 // clock, each key of each cluster its own partition.
 func Across(ops []workload.Op, reads []workload.Read, base int64) []porcupine.Operation {
 	out := operations(ops, reads, true)
-	restored := restoredStates(ops, base)
-	seen := map[string]bool{}
+	touched := map[string]bool{}
 	for _, o := range out {
-		k := o.Metadata.(string)
-		if key, ok := strings.CutSuffix(k, recoveredSuffix); ok && !seen[k] {
-			seen[k] = true
-			out = append(out, porcupine.Operation{
-				ClientId: -1, Input: input{kind: restore, to: restored[key]},
-				Call: -2, Return: -1, Output: output{known: true}, Metadata: k,
-			})
+		if key, ok := strings.CutSuffix(o.Metadata.(string), recoveredSuffix); ok {
+			touched[key] = true
 		}
+	}
+	for key, st := range restoredStates(ops, base, touched) {
+		out = append(out, porcupine.Operation{
+			ClientId: -1, Input: input{kind: restore, to: st},
+			Call: -2, Return: -1, Output: output{known: true}, Metadata: key + recoveredSuffix,
+		})
 	}
 	return out
 }
@@ -278,13 +278,17 @@ func Across(ops []workload.Op, reads []workload.Read, base int64) []porcupine.Op
 // recoveredSuffix marks the partition of a key in the recovered cluster.
 const recoveredSuffix = " (recovered)"
 
-// restoredStates is each key's state as the old cluster's writes at or
-// below base left it, by the ledger; unknown once a write in doubt may have
-// changed it.
-func restoredStates(ops []workload.Op, base int64) map[string]state {
+// restoredStates is the state of each key of keys as the old cluster's
+// writes at or below base left it, by the ledger; unknown once a write in
+// doubt may have changed it. Only the keys the recovered cluster touched
+// need one: at a million keys, a state for each would take half a GB.
+func restoredStates(ops []workload.Op, base int64, keys map[string]bool) map[string]state {
 	byKey := map[string][]workload.Op{}
+	for key := range keys {
+		byKey[key] = nil
+	}
 	for _, op := range ops {
-		if op.Epoch == workload.Old {
+		if op.Epoch == workload.Old && keys[op.Key] {
 			byKey[op.Key] = append(byKey[op.Key], op)
 		}
 	}

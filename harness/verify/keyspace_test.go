@@ -683,8 +683,9 @@ func TestReadKeyspaceAgainstEmbeddedEtcd(t *testing.T) {
 		lastRev = resp.Header.Revision
 	}
 
-	// Count the pages ReadKeyspace asks for; after the first, change the
-	// keyspace: the read must still show it as of the first page.
+	// Count the ranges ReadKeyspace asks for (a count, which fixes the
+	// revision, then the pages); after the first, change the keyspace: the
+	// read must still show it as of the count.
 	var ranges atomic.Int32
 	var changed int64
 	reader := newClient(t, ep, grpc.WithChainUnaryInterceptor(
@@ -715,8 +716,8 @@ func TestReadKeyspaceAgainstEmbeddedEtcd(t *testing.T) {
 	if changed != lastRev+1 {
 		t.Errorf("the change between pages landed at revision %d, want %d", changed, lastRev+1)
 	}
-	if p := ranges.Load(); p != 3 {
-		t.Errorf("ReadKeyspace read %d pages, want 3 for %d keys", p, len(want))
+	if p := ranges.Load(); p != 4 {
+		t.Errorf("ReadKeyspace asked for %d ranges, want a count and 3 pages for %d keys", p, len(want))
 	}
 	if len(got) != len(want) {
 		t.Errorf("read %d keys, want %d", len(got), len(want))
