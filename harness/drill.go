@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"github.com/etcd-drill/etcd-drill/harness/bins"
 	"os"
 	"path/filepath"
 	"time"
@@ -81,6 +82,10 @@ type Drill struct {
 	Size int
 	// Token is the original cluster's initial-cluster-token.
 	Token string
+	// Tools, if set, are the etcdctl and etcdutl that save, read and
+	// restore snapshots: those of the version the members run, when it is
+	// not the one linked in. Nil: the linked etcd libraries.
+	Tools *bins.Binaries
 
 	clusters []*Cluster
 	onClose  []func(ctx context.Context) error

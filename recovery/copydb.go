@@ -39,7 +39,7 @@ func CopyDB(ctx context.Context, env Env) (harness.Snapshot, error) {
 		if err := copyFile(src, dst); err != nil {
 			return harness.Snapshot{}, fmt.Errorf("copy-db from %s: %w", m.Name(), err)
 		}
-		s, err := Describe(lg, dst)
+		s, err := Describe(ctx, d, lg, dst)
 		if err != nil {
 			return harness.Snapshot{}, err
 		}
@@ -91,7 +91,7 @@ func (CopiedDBRestore) NeedsSnapshot() bool { return true }
 const ErrNoHash = "snapshot missing hash but --skip-hash-check=false"
 
 func (CopiedDBRestore) Recover(ctx context.Context, env Env) (Outcome, error) {
-	err := tryRestore(env.Drill, env.Snapshot.Path, "hash-checked", false)
+	err := tryRestore(ctx, env.Drill, env.Snapshot.Path, "hash-checked", false)
 	switch {
 	case err == nil:
 		return Outcome{}, errors.New("a db copied from a data dir restored without --skip-hash-check: its integrity went unchecked")
@@ -106,7 +106,7 @@ func (CopiedDBRestore) Recover(ctx context.Context, env Env) (Outcome, error) {
 
 // tryRestore restores one member from the snapshot at path into a scratch
 // dir that it removes again, and returns the restore's error.
-func tryRestore(d *harness.Drill, path, name string, skipHashCheck bool) error {
+func tryRestore(ctx context.Context, d *harness.Drill, path, name string, skipHashCheck bool) error {
 	dir, err := os.MkdirTemp(d.RunDir, "try-restore-")
 	if err != nil {
 		return err
@@ -118,7 +118,7 @@ func tryRestore(d *harness.Drill, path, name string, skipHashCheck bool) error {
 	}
 	defer closeLog()
 	peer := "http://127.0.0.1:2380"
-	return restoreMember(lg, path, restoreTarget{
+	return restoreMember(ctx, d, lg, path, restoreTarget{
 		Name: name, DataDir: filepath.Join(dir, name+".etcd"), PeerURL: peer,
 		InitialCluster: name + "=" + peer, Token: "try-" + d.Token,
 	}, skipHashCheck, 0)

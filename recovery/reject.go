@@ -40,7 +40,7 @@ func (RefuseDamaged) Recover(ctx context.Context, env Env) (Outcome, error) {
 	var errs []error
 	for _, s := range specs {
 		t := restoreTarget{Name: s.Name, DataDir: s.DataDir, PeerURL: s.PeerURL, InitialCluster: s.InitialCluster, Token: s.Token}
-		errs = append(errs, restoreMember(lg, env.Snapshot.Path, t, false, 0))
+		errs = append(errs, restoreMember(ctx, d, lg, env.Snapshot.Path, t, false, 0))
 	}
 	var left []string
 	for _, s := range specs {

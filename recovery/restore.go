@@ -53,7 +53,7 @@ func (r SnapshotRestore) Recover(ctx context.Context, env Env) (Outcome, error) 
 	if err != nil {
 		return Outcome{}, err
 	}
-	if err := RestoreAll(d, env.Snapshot.Path, specs, r.SkipHashCheck, r.RevisionBump); err != nil {
+	if err := RestoreAll(ctx, d, env.Snapshot.Path, specs, r.SkipHashCheck, r.RevisionBump); err != nil {
 		return Outcome{}, err
 	}
 	c, err := d.StartMembers(ctx, specs)
@@ -75,7 +75,7 @@ func (env Env) stopOld() {
 // RestoreAll restores every member of specs from the snapshot at path, in
 // parallel. If any restore fails, every data dir it made is removed: a
 // half-restored data dir must not be started by mistake.
-func RestoreAll(d *harness.Drill, path string, specs []backend.MemberSpec, skipHashCheck bool, bump uint64) error {
+func RestoreAll(ctx context.Context, d *harness.Drill, path string, specs []backend.MemberSpec, skipHashCheck bool, bump uint64) error {
 	lg, closeLog, err := d.Logger("restore")
 	if err != nil {
 		return err
@@ -86,7 +86,7 @@ func RestoreAll(d *harness.Drill, path string, specs []backend.MemberSpec, skipH
 	for i, s := range specs {
 		wg.Go(func() {
 			t := restoreTarget{Name: s.Name, DataDir: s.DataDir, PeerURL: s.PeerURL, InitialCluster: s.InitialCluster, Token: s.Token}
-			if err := restoreMember(lg, path, t, skipHashCheck, bump); err != nil {
+			if err := restoreMember(ctx, d, lg, path, t, skipHashCheck, bump); err != nil {
 				errs[i] = fmt.Errorf("restore member %s: %w", s.Name, err)
 			}
 		})
@@ -105,7 +105,12 @@ type restoreTarget struct {
 	Name, DataDir, PeerURL, InitialCluster, Token string
 }
 
-func restoreMember(lg *zap.Logger, snapshot string, t restoreTarget, skipHashCheck bool, bump uint64) error {
+// restoreMember restores one member with etcdutl: d's Tools' binary if
+// set, else the linked snapshot package.
+func restoreMember(ctx context.Context, d *harness.Drill, lg *zap.Logger, snapshot string, t restoreTarget, skipHashCheck bool, bump uint64) error {
+	if d.Tools != nil {
+		return utlRestore(ctx, d.Tools, snapshot, t, skipHashCheck, bump)
+	}
 	return utlsnap.NewV3(lg).Restore(utlsnap.RestoreConfig{
 		SnapshotPath:        snapshot,
 		Name:                t.Name,

@@ -74,7 +74,7 @@ func (r RestoreOnOldURLs) Recover(ctx context.Context, env Env) (Outcome, error)
 // (its hash checked, its revision kept) and starts them; what names the
 // cluster in the error of a start that fails.
 func (env Env) restoreAndStart(ctx context.Context, specs []backend.MemberSpec, what string) (*harness.Cluster, error) {
-	if err := RestoreAll(env.Drill, env.Snapshot.Path, specs, false, 0); err != nil {
+	if err := RestoreAll(ctx, env.Drill, env.Snapshot.Path, specs, false, 0); err != nil {
 		return nil, err
 	}
 	c, err := env.Drill.StartMembers(ctx, specs)

@@ -100,7 +100,7 @@ func (r Runbook) Backup(ctx context.Context, renv Env, from backend.Member) (har
 		return harness.Snapshot{}, err
 	}
 	defer closeLog()
-	s, err := Describe(lg, path)
+	s, err := Describe(ctx, d, lg, path)
 	if err != nil {
 		return harness.Snapshot{}, fmt.Errorf("the runbook's snapshot: %w", err)
 	}

@@ -25,11 +25,16 @@ func SaveSnapshot(ctx context.Context, d *harness.Drill, m backend.Member) (harn
 	}
 	defer closeLog()
 	path := filepath.Join(d.RunDir, "snapshot.db")
-	cfg := clientv3.Config{Endpoints: []string{m.ClientURL()}}
-	if _, err := clientsnap.SaveWithVersion(ctx, lg, cfg, path); err != nil {
+	if d.Tools != nil {
+		err = ctlSave(ctx, d.Tools, m.ClientURL(), path)
+	} else {
+		cfg := clientv3.Config{Endpoints: []string{m.ClientURL()}}
+		_, err = clientsnap.SaveWithVersion(ctx, lg, cfg, path)
+	}
+	if err != nil {
 		return harness.Snapshot{}, fmt.Errorf("save snapshot from %s: %w", m.Name(), err)
 	}
-	s, err := Describe(lg, path)
+	s, err := Describe(ctx, d, lg, path)
 	if err != nil {
 		return harness.Snapshot{}, err
 	}
@@ -38,8 +43,11 @@ func SaveSnapshot(ctx context.Context, d *harness.Drill, m backend.Member) (harn
 }
 
 // Describe reads a snapshot's revision, hash, key count and size with
-// etcdutl's snapshot Status.
-func Describe(lg *zap.Logger, path string) (harness.Snapshot, error) {
+// etcdutl's snapshot Status (d's Tools' etcdutl, if set).
+func Describe(ctx context.Context, d *harness.Drill, lg *zap.Logger, path string) (harness.Snapshot, error) {
+	if d.Tools != nil {
+		return utlStatus(ctx, d.Tools, path)
+	}
 	st, err := utlsnap.NewV3(lg).Status(path)
 	if err != nil {
 		return harness.Snapshot{}, fmt.Errorf("status of snapshot %s: %w", path, err)

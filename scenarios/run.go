@@ -12,6 +12,8 @@ import (
 
 	"github.com/etcd-drill/etcd-drill/harness"
 	"github.com/etcd-drill/etcd-drill/harness/backend"
+	"github.com/etcd-drill/etcd-drill/harness/backend/embedded"
+	"github.com/etcd-drill/etcd-drill/harness/bins"
 	"github.com/etcd-drill/etcd-drill/harness/report"
 	"github.com/etcd-drill/etcd-drill/harness/workload"
 	"github.com/etcd-drill/etcd-drill/recovery"
@@ -75,6 +77,18 @@ func newRunner(ctx context.Context, sc Scenario, o Options) (*runner, error) {
 	_, native := be.(backend.Partitioner)
 	d.PeerProxies = needs(sc).Partition && !native
 	rep.RunDir, rep.Kept = d.RunDir, o.Keep
+	if linked := embedded.New().EtcdVersion(); be.EtcdVersion() != linked {
+		// Validate let --etcd-version through only for a backend running
+		// binaries: their version's own tools handle the snapshots.
+		b, err := bins.FindVersion(o.BinDir, o.EtcdVersion)
+		if err != nil {
+			d.Close(context.WithoutCancel(ctx), false)
+			be.Close(context.WithoutCancel(ctx))
+			return nil, err
+		}
+		d.Tools = &b
+		rep.Note(fmt.Sprintf("etcd %s: snapshots saved by its etcdctl and restored by its etcdutl (%s), not by the %s libraries linked in", be.EtcdVersion(), b.Dir, linked))
+	}
 	if sc.Phased != "" && o.continuous() {
 		o.Traffic = TrafficPhased
 		rep.Note("writes in phases, not through the fault: " + sc.Phased)

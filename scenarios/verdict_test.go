@@ -54,7 +54,7 @@ func (f foreignBackup) Backup(ctx context.Context, env recovery.Env, _ backend.M
 	if _, err := clientsnap.SaveWithVersion(ctx, zap.NewNop(), clientv3.Config{Endpoints: []string{f.endpoint}}, path); err != nil {
 		return harness.Snapshot{}, err
 	}
-	s, err := recovery.Describe(zap.NewNop(), path)
+	s, err := recovery.Describe(ctx, env.Drill, zap.NewNop(), path)
 	s.Member = "another etcd"
 	return s, err
 }
@@ -399,7 +399,7 @@ func (f olderSurvivorDisk) Inject(ctx context.Context, env faults.Env) (harness.
 			}
 			specs = append(specs, spec)
 		}
-		if err := recovery.RestoreAll(env.Drill, env.Snapshot.Path, specs, false, 0); err != nil {
+		if err := recovery.RestoreAll(ctx, env.Drill, env.Snapshot.Path, specs, false, 0); err != nil {
 			return e, fmt.Errorf("test double: restore %s's older disk: %w", s.Name(), err)
 		}
 		e.Detail += fmt.Sprintf("; %s's data dir swapped for the snapshot at revision %d", s.Name(), env.Snapshot.Revision)
