@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/etcd-drill/etcd-drill/harness/logs"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -39,6 +40,8 @@ type ClusterSpec struct {
 	PeerProxies bool
 	// MaxLogBytes caps each member's log (0: the default).
 	MaxLogBytes int64
+	// Version is the etcd version the members run (empty: the backend's).
+	Version string
 }
 
 // MaxMembers is the largest cluster a drill runs.
@@ -74,6 +77,7 @@ func Plan(alloc *ports.Allocator, cs ClusterSpec) ([]backend.MemberSpec, error) 
 			Timing:      cs.Timing,
 			NoFsync:     cs.NoFsync,
 			MaxLogBytes: cs.MaxLogBytes,
+			Version:     cs.Version,
 		}
 		if cs.PeerProxies {
 			specs[i].ListenPeerURL = "http://127.0.0.1:" + strconv.Itoa(ps[per*i+2])
@@ -154,7 +158,7 @@ func Start(ctx context.Context, be backend.Backend, alloc *ports.Allocator, spec
 	for _, m := range c.Members() {
 		select {
 		case <-m.Exited():
-			return fail(fmt.Errorf("member %s exited while the cluster started: %+v", m.Name(), m.ExitStatus()))
+			return fail(fmt.Errorf("member %s exited while the cluster started: %s", m.Name(), ExitReason(m)))
 		default:
 		}
 	}
@@ -377,7 +381,7 @@ func (c *Cluster) waitMemberHealthy(ctx context.Context, m backend.Member) error
 	for {
 		select {
 		case <-m.Exited():
-			return fmt.Errorf("member %s exited while waiting for it to be healthy: %v", m.Name(), m.ExitStatus().Err)
+			return fmt.Errorf("member %s exited while waiting for it to be healthy: %s", m.Name(), ExitReason(m))
 		default:
 		}
 		rctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
@@ -498,3 +502,28 @@ func Names(ms []backend.Member) []string {
 
 // Timing returns the raft timing the members were started with.
 func (c *Cluster) Timing() backend.Timing { return c.timing }
+
+// ExitReason says how a member that exited ended, in etcd's own words where
+// its log has them: its panic, else its exit status and the last fatal (or
+// error) line of its log, which it names.
+func ExitReason(m backend.Member) string {
+	ex := m.ExitStatus()
+	var b strings.Builder
+	switch {
+	case ex.Panic != "":
+		fmt.Fprintf(&b, "panic %q at %s", ex.Panic, ex.PanicCaller)
+	case ex.Killed:
+		b.WriteString("killed")
+	case ex.Err != nil:
+		b.WriteString(ex.Err.Error())
+	default:
+		fmt.Fprintf(&b, "exit code %d", ex.Code)
+	}
+	if ex.Panic == "" {
+		if line, ok := logs.LastSevere(m.LogPath()); ok {
+			fmt.Fprintf(&b, "; its log says: %s", line)
+		}
+	}
+	fmt.Fprintf(&b, " (log %s)", m.LogPath())
+	return b.String()
+}

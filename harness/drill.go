@@ -82,6 +82,15 @@ type Drill struct {
 	Size int
 	// Token is the original cluster's initial-cluster-token.
 	Token string
+	// Version is the etcd version of the members of every cluster planned
+	// from now on (empty: the backend's own); a cross-version restore sets
+	// it, with Tools, before the recovery.
+	Version string
+	// MigrateWith, if set, is the etcdutl that migrates every restored
+	// data dir's storage to MigrateTo (X.Y) before it starts: the way down
+	// to an older minor line that checks the storage version (3.6 and on).
+	MigrateWith *bins.Binaries
+	MigrateTo   string
 	// Tools, if set, are the etcdctl and etcdutl that save, read and
 	// restore snapshots: those of the version the members run, when it is
 	// not the one linked in. Nil: the linked etcd libraries.
@@ -154,6 +163,7 @@ func (d *Drill) Plan(l Layout) ([]backend.MemberSpec, error) {
 		NoFsync:     d.NoFsync,
 		PeerProxies: d.PeerProxies,
 		MaxLogBytes: d.MaxLogBytes,
+		Version:     d.Version,
 	}
 	specs, err := Plan(d.Ports, cs)
 	if err != nil {

@@ -92,6 +92,13 @@ func RestoreAll(ctx context.Context, d *harness.Drill, path string, specs []back
 		})
 	}
 	wg.Wait()
+	if d.MigrateWith != nil && errors.Join(errs...) == nil {
+		for i, s := range specs {
+			if _, err := runTool(ctx, d.MigrateWith.Etcdutl, "migrate", "--data-dir", s.DataDir, "--target-version", d.MigrateTo); err != nil {
+				errs[i] = fmt.Errorf("migrate member %s to %s: %w", s.Name, d.MigrateTo, err)
+			}
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		for _, s := range specs {
 			os.RemoveAll(s.DataDir)

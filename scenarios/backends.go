@@ -45,7 +45,11 @@ func kinds() []backendKind {
 				if err != nil {
 					return nil, err
 				}
-				return process.New(b)
+				be, err := process.New(b)
+				if err != nil {
+					return nil, err
+				}
+				return be.WithVersions(func(v string) (bins.Binaries, error) { return bins.FindVersion(o.BinDir, v) }), nil
 			},
 		},
 		{

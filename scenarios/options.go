@@ -38,6 +38,15 @@ type Options struct {
 	// runbooks; empty: the pinned one. The embedded backend runs the etcd
 	// linked in, and takes only its version.
 	EtcdVersion string
+	// RestoreVersion, X.Y or X.Y.Z, makes the drill a cross-version
+	// restore: the snapshot saved by EtcdVersion's etcdctl is restored by
+	// RestoreVersion's etcdutl and served by its etcd (process backend,
+	// recoveries from a snapshot).
+	RestoreVersion string
+	// Migrate, with RestoreVersion, applies the operator's way down to an
+	// older line: EtcdVersion's etcdutl migrates each restored data dir to
+	// RestoreVersion's storage version before it starts.
+	Migrate bool
 	// Members is the cluster size, 1 to 9.
 	Members int
 	// Keys is the number of writes before the snapshot.
@@ -193,6 +202,23 @@ func Validate(sc Scenario, o Options) error {
 	if o.EtcdVersion != "" {
 		if err := bins.ValidVersion(o.EtcdVersion); err != nil {
 			return fmt.Errorf("--etcd-version: %w", err)
+		}
+	}
+	if o.Migrate && o.RestoreVersion == "" {
+		return errors.New("--migrate needs --restore-version: it migrates the restored data dirs down to that version")
+	}
+	if o.RestoreVersion != "" {
+		if err := bins.ValidVersion(o.RestoreVersion); err != nil {
+			return fmt.Errorf("--restore-version: %w", err)
+		}
+		if orEmbedded(o.Backend) != "process" {
+			return fmt.Errorf("--restore-version %s: a cross-version restore runs on --backend process (members of two versions in one drill), not %s", o.RestoreVersion, orEmbedded(o.Backend))
+		}
+		if o.Migrate && (o.EtcdVersion == "" || !bins.Older(o.RestoreVersion, o.EtcdVersion)) {
+			return fmt.Errorf("--migrate: migrates down to --restore-version %s, which must be an older line than --etcd-version %q", o.RestoreVersion, o.EtcdVersion)
+		}
+		if !sc.Recovery.NeedsSnapshot() || o.Recovery == "runbook" {
+			return fmt.Errorf("--restore-version %s: scenario %s does not restore a snapshot with the drill's own procedure (%s): nothing to restore on another version", o.RestoreVersion, sc.Name, sc.Recovery.Name())
 		}
 	}
 	if o.EtcdVersion != "" && kind.name == "embedded" && !sameLine(embedded.New().EtcdVersion(), o.EtcdVersion) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/etcd-drill/etcd-drill/harness/bins"
 	"strconv"
 	"strings"
 	"time"
@@ -259,6 +260,9 @@ func (r *runner) copyDB(ctx context.Context) (string, error) {
 // recover runs the recovery and records its outcome: notes, hazards, the
 // baseline (the snapshot's revision unless the recovery names another).
 func (r *runner) recover(ctx context.Context) (string, error) {
+	if err := r.restoreOnVersion(); err != nil {
+		return "", err
+	}
 	r.recoverStart = time.Now()
 	out, err := r.sc.Recovery.Recover(ctx, r.recoveryEnv())
 	for _, n := range out.Notes {
@@ -516,4 +520,34 @@ func countTxns(fs []verify.Finding) int {
 		seen[f.Want] = true
 	}
 	return len(seen)
+}
+
+// restoreOnVersion, for a cross-version restore (RestoreVersion), makes
+// every cluster planned from now on run that version, and its etcdutl
+// restore the snapshot the old version's etcdctl saved.
+func (r *runner) restoreOnVersion() error {
+	if r.o.RestoreVersion == "" {
+		return nil
+	}
+	b, err := bins.FindVersion(r.o.BinDir, r.o.RestoreVersion)
+	if err != nil {
+		return err
+	}
+	v, err := b.Version()
+	if err != nil {
+		return err
+	}
+	from := r.d.Backend.EtcdVersion()
+	if r.o.Migrate {
+		fb, err := bins.FindVersion(r.o.BinDir, r.o.EtcdVersion)
+		if err != nil {
+			return err
+		}
+		r.d.MigrateWith, r.d.MigrateTo = &fb, bins.MinorLine(v)
+		r.rep.Note(fmt.Sprintf("operator's workaround applied: etcdutl %s migrate --target-version %s on every restored data dir before it starts (%s)", from, r.d.MigrateTo, fb.Etcdutl))
+	}
+	r.d.Version, r.d.Tools = v, &b
+	r.rep.RestoreVersion = v
+	r.rep.Note(fmt.Sprintf("cross-version restore: the snapshot of etcd %s is restored by etcdutl %s and served by etcd %s (%s)", from, v, v, b.Dir))
+	return nil
 }

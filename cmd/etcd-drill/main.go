@@ -93,6 +93,7 @@ usage:
   etcd-drill run SCENARIO [flags]      run one drill (etcd-drill run --help for flags)
   etcd-drill cleanup                   remove containers and networks that killed runs left behind
   etcd-drill soak --count N --seed S   run N random drills in a row; report leaks, hangs, flakes (soak --help)
+  etcd-drill matrix --from V,V --to V,V  restore each version's snapshot on each version (matrix --help)
 
 exit status: 0 passed, 1 an assertion failed, 2 bad input
 `
@@ -109,8 +110,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdList(args[1:], stdout)
 	case "cleanup":
 		err = cmdCleanup(ctx, args[1:], stdout)
-	case "run", "soak":
-		cmd := map[string]func(context.Context, []string, io.Writer, io.Writer) (int, error){"run": cmdRun, "soak": cmdSoak}[args[0]]
+	case "run", "soak", "matrix":
+		cmd := map[string]func(context.Context, []string, io.Writer, io.Writer) (int, error){"run": cmdRun, "soak": cmdSoak, "matrix": cmdMatrix}[args[0]]
 		var code int
 		code, err = cmd(ctx, args[1:], stdout, stderr)
 		if c := interruptedCode(ctx); c != 0 && code != 2 {
@@ -126,7 +127,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		err = badInput("unknown command %q (want list, run, soak or cleanup)", args[0])
+		err = badInput("unknown command %q (want list, run, soak, matrix or cleanup)", args[0])
 	}
 	var ue usageError
 	switch {

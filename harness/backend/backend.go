@@ -62,6 +62,10 @@ type MemberSpec struct {
 	// MaxLogBytes is the budget of the member's log, per run of the member
 	// (see logs.Capped): 0 means logs.DefaultMaxBytes; negative means no cap.
 	MaxLogBytes int64
+	// Version is the etcd version (X.Y.Z) the member runs; empty means the
+	// backend's own (EtcdVersion). A backend that cannot run it refuses
+	// Start.
+	Version string
 }
 
 // Exit describes how a member ended.

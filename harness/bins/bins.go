@@ -183,6 +183,15 @@ func matches(v, want string) bool {
 	return v == want || strings.HasPrefix(v, want+".")
 }
 
+// MinorLine is X.Y of a version X.Y[.Z].
+func MinorLine(v string) string { return majorMinor(v) }
+
+// Older says whether the line of version a (X.Y[.Z]) is older than b's.
+func Older(a, b string) bool {
+	la, lb := majorMinor(a), majorMinor(b)
+	return la != lb && newer(lb, la)
+}
+
 func majorMinor(v string) string {
 	parts := strings.SplitN(v, ".", 3)
 	if len(parts) < 2 {

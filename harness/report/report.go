@@ -179,12 +179,15 @@ type Report struct {
 	// MemberVersions is what each member said it runs (Status), the old
 	// cluster's when it started and the recovered one's when verified.
 	MemberVersions map[string]string `json:"member_versions,omitempty"`
-	Members        int               `json:"members"`
-	Seed           uint64            `json:"seed"`
-	Passed         bool              `json:"passed"`
-	Failures       []string          `json:"failures"`
-	Snapshot       Snapshot          `json:"snapshot"`
-	Keys           Keys              `json:"keys"`
+	// RestoreVersion is the etcd version a cross-version restore restored
+	// and served the snapshot with (empty: the cluster's own).
+	RestoreVersion string   `json:"restore_version,omitempty"`
+	Members        int      `json:"members"`
+	Seed           uint64   `json:"seed"`
+	Passed         bool     `json:"passed"`
+	Failures       []string `json:"failures"`
+	Snapshot       Snapshot `json:"snapshot"`
+	Keys           Keys     `json:"keys"`
 	// Verified: the keyspace check ran (keys.expected and on are set).
 	Verified bool `json:"verified"`
 	RPO      RPO  `json:"rpo"`

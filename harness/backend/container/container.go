@@ -189,6 +189,9 @@ func (b *Backend) Start(ctx context.Context, spec backend.MemberSpec) (backend.M
 	if b.members.Closed() {
 		return nil, errors.New("container backend is closed")
 	}
+	if spec.Version != "" && spec.Version != b.version {
+		return nil, fmt.Errorf("member %s: this container backend runs image %s (etcd %s) only, not %s", spec.Name, b.image, b.version, spec.Version)
+	}
 	if err := os.MkdirAll(spec.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir of %s: %w", spec.Name, err)
 	}

@@ -39,6 +39,9 @@ func (*Backend) EtcdVersion() string { return version.Version }
 
 // Start starts one member and returns when it listens.
 func (b *Backend) Start(ctx context.Context, spec backend.MemberSpec) (backend.Member, error) {
+	if spec.Version != "" && spec.Version != version.Version {
+		return nil, fmt.Errorf("member %s: the embedded backend runs the etcd linked in (%s), not %s", spec.Name, version.Version, spec.Version)
+	}
 	lg, closeLog, err := logs.ToFile(spec.LogPath, spec.MaxLogBytes)
 	if err != nil {
 		return nil, fmt.Errorf("member %s: %w", spec.Name, err)

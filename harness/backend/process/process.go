@@ -25,7 +25,10 @@ import (
 type Backend struct {
 	bins    bins.Binaries
 	version string
-	sp      *proc.Spawner
+	// find finds the binaries of a member's other version (nil: none
+	// runs).
+	find func(version string) (bins.Binaries, error)
+	sp   *proc.Spawner
 
 	members backend.Roster[*member]
 }
@@ -37,6 +40,28 @@ func New(b bins.Binaries) (*Backend, error) {
 		return nil, err
 	}
 	return &Backend{bins: b, version: v, sp: proc.NewSpawner()}, nil
+}
+
+// WithVersions lets members run other etcd versions than b's
+// (MemberSpec.Version), whose binaries find finds.
+func (b *Backend) WithVersions(find func(version string) (bins.Binaries, error)) *Backend {
+	b.find = find
+	return b
+}
+
+// etcdFor is the etcd binary a member of spec runs.
+func (b *Backend) etcdFor(spec backend.MemberSpec) (string, error) {
+	if spec.Version == "" || spec.Version == b.version {
+		return b.bins.Etcd, nil
+	}
+	if b.find == nil {
+		return "", fmt.Errorf("member %s: this process backend runs etcd %s only, not %s", spec.Name, b.version, spec.Version)
+	}
+	vb, err := b.find(spec.Version)
+	if err != nil {
+		return "", fmt.Errorf("member %s: %w", spec.Name, err)
+	}
+	return vb.Etcd, nil
 }
 
 // EtcdVersion is what the etcd binary says of itself.
@@ -65,11 +90,15 @@ func (b *Backend) Start(ctx context.Context, spec backend.MemberSpec) (backend.M
 	}
 	// The member's output goes through a pipe that exec copies into a
 	// capped writer: a member stuck logging in a loop cannot fill the disk.
+	etcd, err := b.etcdFor(spec)
+	if err != nil {
+		return nil, err
+	}
 	logw, err := logs.OpenCapped(spec.LogPath, logs.Budget(spec.MaxLogBytes))
 	if err != nil {
 		return nil, fmt.Errorf("log of member %s: %w", spec.Name, err)
 	}
-	cmd := exec.Command(b.bins.Etcd, Args(spec)...)
+	cmd := exec.Command(etcd, Args(spec)...)
 	// One writer for both: exec gives the child one pipe for them.
 	cmd.Stdout, cmd.Stderr = logw, logw
 	if err := b.sp.Start(cmd); err != nil {

@@ -1,0 +1,39 @@
+package logs
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLastSevere(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, lines ...string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		name, path, want string
+		ok               bool
+	}{
+		{"fatal wins over a later error", write("a.log",
+			`{"level":"info","msg":"starting"}`,
+			`{"level":"error","msg":"Failed to validate schema","error":"version \"3.7.0\" is not supported"}`,
+			`{"level":"fatal","msg":"discovery failed","error":"version \"3.7.0\" is not supported"}`,
+			`{"level":"error","msg":"after"}`), `discovery failed: version "3.7.0" is not supported`, true},
+		{"the last error without a fatal", write("b.log", `{"level":"error","msg":"one"}`, `not json`, `{"level":"error","msg":"two","error":"e"}`), "two: e", true},
+		{"nothing severe", write("c.log", `{"level":"info","msg":"fine"}`, `{"level":"warn","msg":"slow"}`), "", false},
+		{"no log", filepath.Join(dir, "missing.log"), "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := LastSevere(tc.path)
+			if got != tc.want || ok != tc.ok {
+				t.Fatalf("LastSevere = %q, %v; want %q, %v", got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}

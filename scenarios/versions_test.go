@@ -1,0 +1,64 @@
+package scenarios
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/etcd-drill/etcd-drill/harness/bins"
+	"github.com/etcd-drill/etcd-drill/harness/leakcheck"
+)
+
+// TestOtherEtcdVersions runs the default drill on the process backend on
+// each other minor line `make bins-all` builds: every member says (Status)
+// it runs that line, the snapshot is handled by that line's own tools, and
+// nothing is lost or left behind. Without those binaries it is skipped,
+// saying how to build them, unless CI is set (.ci/run builds them).
+func TestOtherEtcdVersions(t *testing.T) {
+	for _, line := range []string{"3.5", "3.6"} {
+		t.Run(line, func(t *testing.T) {
+			b, err := bins.FindVersion("", line)
+			if errors.Is(err, bins.ErrNotFound) && os.Getenv("CI") == "" {
+				t.Skipf("%v", err)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			full, err := b.Version()
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := smallOptions(t)
+			o.Backend, o.EtcdVersion = "process", line
+			base := leakcheck.Take()
+			rep, err := runDrill(t, lookupScenario(t, "quorum-loss/snapshot-restore"), o)
+			if err != nil || !rep.Passed {
+				t.Fatalf("drill on etcd %s: %v, failures %v", full, err, rep.Failures)
+			}
+			if rep.EtcdVersion != full || len(rep.MemberVersions) != 2*o.Members {
+				t.Fatalf("etcd_version %q, member_versions %v: want %s for the %d old and %d restored members", rep.EtcdVersion, rep.MemberVersions, full, o.Members, o.Members)
+			}
+			for name, v := range rep.MemberVersions {
+				if v != full {
+					t.Errorf("member %s says it runs %s, want %s", name, v, full)
+				}
+			}
+			noted := false
+			for _, n := range rep.Notes {
+				noted = noted || strings.Contains(n, "restored by its etcdutl ("+b.Dir+")")
+			}
+			if !noted {
+				t.Errorf("no note names %s's etcdutl: %v", full, rep.Notes)
+			}
+			cleanedUp(t, rep)
+			if err := base.Goroutines(10 * time.Second); err != nil {
+				t.Fatal(err)
+			}
+			if err := leakcheck.Ports(rep.URLs); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
