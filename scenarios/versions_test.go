@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/etcd-drill/etcd-drill/harness/bins"
 	"github.com/etcd-drill/etcd-drill/harness/leakcheck"
+	"github.com/etcd-drill/etcd-drill/harness/report"
 )
 
 // TestOtherEtcdVersions runs the default drill on the process backend on
@@ -61,4 +63,51 @@ func TestOtherEtcdVersions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRestoreOnAnOlderLine restores a 3.7 snapshot on 3.6 (the declared
+// incompatibility of the matrix): etcd 3.6 refuses the 3.7 schema, in its
+// own words; with the operator's migrate first, it panics on the cluster
+// version the db keeps. Either way the drill fails at the recovery, saying
+// what etcd said, and leaves nothing behind.
+func TestRestoreOnAnOlderLine(t *testing.T) {
+	if _, err := bins.FindVersion("", "3.6"); errors.Is(err, bins.ErrNotFound) && os.Getenv("CI") == "" {
+		t.Skipf("%v", err)
+	}
+	for _, tc := range []struct {
+		migrate bool
+		want    string
+	}{
+		{false, `its log says: discovery failed: version "3.7.0" is not supported`},
+		{true, `panic "invalid downgrade; server version is lower than determined cluster version"`},
+	} {
+		t.Run(fmt.Sprintf("migrate=%v", tc.migrate), func(t *testing.T) {
+			o := smallOptions(t)
+			o.Backend, o.EtcdVersion, o.RestoreVersion, o.Migrate = "process", "3.7", "3.6", tc.migrate
+			base := leakcheck.Take()
+			rep, err := runDrill(t, lookupScenario(t, "quorum-loss/snapshot-restore"), o)
+			if err == nil || rep.Passed || !strings.Contains(failedStepError(rep, "recover"), tc.want) {
+				t.Fatalf("drill: %v, recover step %q; want it refused with %q", err, failedStepError(rep, "recover"), tc.want)
+			}
+			if rep.RestoreVersion != "3.6.17" && !strings.HasPrefix(rep.RestoreVersion, "3.6.") {
+				t.Errorf("restore_version %q, want 3.6.x", rep.RestoreVersion)
+			}
+			cleanedUp(t, rep)
+			if err := base.Goroutines(10 * time.Second); err != nil {
+				t.Fatal(err)
+			}
+			if err := leakcheck.Ports(rep.URLs); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func failedStepError(rep *report.Report, name string) string {
+	for _, s := range rep.Steps {
+		if s.Name == name {
+			return s.Error
+		}
+	}
+	return ""
 }

@@ -198,6 +198,9 @@ func TestBadInput(t *testing.T) {
 		{"unknown backend", fixed("run", scenario, "--keys", "100", "--backend", "nope"), []string{`unknown backend "nope"`}},
 		{"etcd version malformed", fixed("run", scenario, "--keys", "100", "--backend", "process", "--etcd-version", "v3.6"), []string{"--etcd-version", `"v3.6"`, "X.Y or X.Y.Z"}},
 		{"etcd version on embedded", fixed("run", scenario, "--keys", "100", "--etcd-version", "3.1"), []string{"--etcd-version 3.1", "embedded", "--backend process"}},
+		{"restore version on embedded", fixed("run", scenario, "--keys", "100", "--restore-version", "3.6"), []string{"--restore-version 3.6", "--backend process"}},
+		{"migrate without restore version", fixed("run", scenario, "--keys", "100", "--backend", "process", "--migrate"), []string{"--migrate needs --restore-version"}},
+		{"migrate upwards", fixed("run", scenario, "--keys", "100", "--backend", "process", "--etcd-version", "3.6", "--restore-version", "3.7", "--migrate"), []string{"--migrate", "older line"}},
 		{"etcd version not built", fixed("run", scenario, "--keys", "100", "--backend", "process", "--etcd-version", "3.1"), []string{"etcd 3.1 binaries not found", "make bins-all VERSIONS=3.1"}},
 		{"list with an argument", fixed("list", "extra"), []string{"list", `"extra"`}},
 	}
