@@ -67,5 +67,9 @@ func (r *runner) history() []porcupine.Operation {
 	if r.outcome.Cluster == nil || base.Revision == harness.AllWrites {
 		return linearize.History(ops, reads)
 	}
-	return linearize.Across(r.expected(ops), reads, base.Revision)
+	// The old cluster's part first: expected changes ops in place to the
+	// backup's view of them (a write in doubt sent after the backup counts
+	// as refused), which is not what they did on the old cluster.
+	split := linearize.SplitOld(ops, reads)
+	return split.Recovered(r.expected(ops), base.Revision)
 }

@@ -84,12 +84,11 @@ func (r *runner) checkLeases(ctx context.Context) (string, error) {
 	if expErr == nil && !r.expiryLedgered {
 		// The expiry deleted the keys at a revision no client was told:
 		// their delete events tell it.
-		rev, err := r.deletedAt(ctx, short.Keys)
+		rev, err := r.deletedAt(ctx, short)
 		if err != nil {
 			r.rep.Note(fmt.Sprintf("the revision lease %x's expiry deleted its keys at is not known (%v): they count as deleted in doubt", short.ID, err))
 		}
-		r.leases.Expired(workload.Recovered, r.newID, rev, began)
-		r.expiryLedgered = true
+		r.ledgerExpired(short, rev, began)
 	}
 	base := r.outcome.Baseline
 	findings := verify.CheckLeases(all, r.expected(r.landed(r.ledger().Ops())), base.Revision, got)
@@ -126,11 +125,25 @@ func (r *runner) ledgerExpiry(ctx context.Context, cli *clientv3.Client, rev int
 			return
 		}
 	}
-	at, err := r.deletedAt(wctx, short.Keys)
+	at, err := r.deletedAt(wctx, short)
 	if err != nil || at > rev {
 		return
 	}
-	r.leases.Expired(workload.Recovered, r.newID, at, time.Now())
+	r.ledgerExpired(short, at, time.Now())
+}
+
+// ledgerExpired ledgers the short lease's expiry at revision at (0: not
+// known, deletes in doubt). At or below the old cluster's last revision it
+// happened there, before the fault: its keep-alive did not keep up with a
+// loaded cluster (etcd's lessor revokes a lease its holder did not renew
+// in time). That is no loss, and is noted.
+func (r *runner) ledgerExpired(short workload.Lease, at int64, seen time.Time) {
+	epoch, cluster := workload.Recovered, r.newID
+	if at > 0 && at < r.expiryFrom() {
+		epoch, cluster = workload.Old, r.oldID
+		r.rep.Note(fmt.Sprintf("lease %x (TTL %ds) expired on the old cluster at revision %d, before the fault: its keep-alive did not keep up", short.ID, short.TTL, at))
+	}
+	r.leases.Expired(epoch, cluster, at, seen)
 	r.expiryLedgered = true
 }
 
@@ -228,13 +241,19 @@ func (r *runner) voterClient(ctx context.Context) (*clientv3.Client, error) {
 	return nil, fmt.Errorf("no member of %s that is not a learner answers", strings.Join(harness.Names(r.outcome.Cluster.Members()), ","))
 }
 
-// deletedAt reads when the short lease's keys were deleted.
-func (r *runner) deletedAt(ctx context.Context, keys []string) (int64, error) {
+// deletedAt reads when the short lease's keys were deleted: after their
+// last put if the ledger knows it (the lease may have expired before the
+// fault, if its keep-alive fell behind), else after expiryFrom.
+func (r *runner) deletedAt(ctx context.Context, short workload.Lease) (int64, error) {
 	cli, err := r.voterClient(ctx)
 	if err != nil {
 		return 0, err
 	}
-	return deletedAt(ctx, cli, keys, r.expiryFrom())
+	from := r.expiryFrom()
+	if short.Put > 0 {
+		from = short.Put + 1
+	}
+	return deletedAt(ctx, cli, short.Keys, from)
 }
 
 // deletedAt finds the one revision keys were all deleted at (a lease's

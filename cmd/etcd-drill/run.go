@@ -135,7 +135,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 		return 2, badInput("%v", err)
 	}
 
-	softMemoryLimit(rf.opts.Keys)
+	softMemoryLimit(rf.opts.Keys, rf.opts.Workload.ValueSize, rf.opts.Members)
 
 	bar := newProgressBar(stdout)
 	// The header waits for the first step: Run may still refuse the input
@@ -267,15 +267,20 @@ func signalFailpoint(spec string) func(step string) {
 }
 
 // softMemoryLimit bounds the Go heap's headroom, unless GOMEMLIMIT is set:
-// 1.5 GiB for every million writes, at least 1.5 GiB. At the default GOGC,
-// a heap may grow to twice what is live; a 1M-key drill on the embedded
-// backend holds about 1 GB live (its members' indexes, the ledger, the
-// history) and peaked at 3 to 4 GB of RSS without a limit, 2.0 GB with it,
-// at the same wall time. A smaller drill never reaches the limit.
-func softMemoryLimit(keys int) {
+// 1.5 GiB for every million writes, at least 1.5 GiB, plus twice the
+// bytes of values beyond 1 KiB that every member holds. At the default
+// GOGC a heap may grow to twice what is live; a 1M-key drill on the
+// embedded backend holds about 1 GB live (its members' indexes, the
+// ledger, the history) and peaked at 3 to 4 GB of RSS without a limit,
+// 2.0 GB with it, at the same wall time. Large values are held whole by
+// each member's raft log: a limit below them would make the GC run
+// without end (CI: 300 writes of 1 MiB crawled at 21 writes/s).
+func softMemoryLimit(keys, valueSize, members int) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
 	const perMillion = 3 << 29 // 1.5 GiB
-	debug.SetMemoryLimit(perMillion * max(1, int64(keys+999_999)/1_000_000))
+	limit := perMillion * max(1, int64(keys+999_999)/1_000_000)
+	limit += 2 * int64(members) * int64(keys) * int64(max(0, valueSize-1024))
+	debug.SetMemoryLimit(limit)
 }

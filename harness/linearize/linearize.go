@@ -200,12 +200,13 @@ func History(ops []workload.Op, reads []workload.Read) []porcupine.Operation {
 // operations turns ops and reads into porcupine operations; split puts
 // those of the recovered cluster in partitions of their own.
 func operations(ops []workload.Op, reads []workload.Read, split bool) []porcupine.Operation {
-	part := func(key string, e workload.Epoch) string {
-		if split && e == workload.Recovered {
-			return key + recoveredSuffix
-		}
-		return key
-	}
+	return convert(ops, reads, split, start(ops, reads), func(workload.Epoch) bool { return true })
+}
+
+// start is the earliest send of ops and reads: the history's clock starts
+// there, on the monotonic clock, so that a step of the wall clock cannot
+// reorder them.
+func start(ops []workload.Op, reads []workload.Read) time.Time {
 	var base time.Time
 	for _, op := range ops {
 		if base.IsZero() || op.Sent.Before(base) {
@@ -217,10 +218,22 @@ func operations(ops []workload.Op, reads []workload.Read, split bool) []porcupin
 			base = r.Sent
 		}
 	}
+	return base
+}
+
+// convert turns the ops and reads of the epochs keep takes into porcupine
+// operations on the clock that starts at base.
+func convert(ops []workload.Op, reads []workload.Read, split bool, base time.Time, keep func(workload.Epoch) bool) []porcupine.Operation {
+	part := func(key string, e workload.Epoch) string {
+		if split && e == workload.Recovered {
+			return key + recoveredSuffix
+		}
+		return key
+	}
 	since := func(t time.Time) int64 { return int64(t.Sub(base)) }
-	out := make([]porcupine.Operation, 0, len(ops)+len(reads))
+	var out []porcupine.Operation
 	for _, op := range ops {
-		if op.Outcome == workload.Failed {
+		if op.Outcome == workload.Failed || !keep(op.Epoch) {
 			continue
 		}
 		o := porcupine.Operation{
@@ -238,6 +251,9 @@ func operations(ops []workload.Op, reads []workload.Read, split bool) []porcupin
 		out = append(out, o)
 	}
 	for _, r := range reads {
+		if !keep(r.Epoch) {
+			continue
+		}
 		out = append(out, porcupine.Operation{
 			ClientId: r.Writer,
 			Input:    input{},
@@ -255,11 +271,38 @@ func operations(ops []workload.Op, reads []workload.Read, split bool) []porcupin
 // touched, with the key restored to what the old cluster's acknowledged
 // writes at or below base left (the ledger's state at the backup, not the
 // recovered cluster's word), or to "unknown" where a write in doubt may be
-// in the backup. ops are as verify.SentBefore gives them: a write in doubt
-// that cannot be in the backup is refused. The two are one history on one
-// clock, each key of each cluster its own partition.
+// in the backup. The two are one history on one clock, each key of each
+// cluster its own partition. ops serve both: see Split where the backup's
+// view of the old writes differs from what they did on the old cluster.
 func Across(ops []workload.Op, reads []workload.Read, base int64) []porcupine.Operation {
-	out := operations(ops, reads, true)
+	return SplitOld(ops, reads).Recovered(ops, base)
+}
+
+// Split is a history across a recovery, built in two steps: the old
+// cluster's part from its writes as they happened, then the recovered
+// cluster's from the backup's view of them (verify.SentBefore refuses a
+// write in doubt sent after the backup was taken: it cannot be in the
+// backup, but it may well have been applied on the old cluster, and read
+// there, when a slow kill let a majority go on for a while).
+type Split struct {
+	old   []porcupine.Operation
+	reads []workload.Read
+	start time.Time
+}
+
+// SplitOld takes the old cluster's part of the history now: ops may be
+// changed in place afterwards (a large ledger is not copied).
+func SplitOld(ops []workload.Op, reads []workload.Read) *Split {
+	t := start(ops, reads)
+	old := convert(ops, reads, true, t, func(e workload.Epoch) bool { return e == workload.Old })
+	return &Split{old: old, reads: reads, start: t}
+}
+
+// Recovered completes the history with the recovered cluster's part: its
+// writes and reads, and a restore of each key it touched to the state
+// ops, as the backup holds them, give at base.
+func (s *Split) Recovered(ops []workload.Op, base int64) []porcupine.Operation {
+	out := append(s.old, convert(ops, s.reads, true, s.start, func(e workload.Epoch) bool { return e == workload.Recovered })...)
 	touched := map[string]bool{}
 	for _, o := range out {
 		if key, ok := strings.CutSuffix(o.Metadata.(string), recoveredSuffix); ok {

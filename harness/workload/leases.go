@@ -21,6 +21,9 @@ type Lease struct {
 	// Short: kept alive until the fault only, it must expire after the
 	// recovery, deleting its keys.
 	Short bool
+	// Put is the revision of its keys' last acknowledged put (0: none
+	// was): they all exist from there on, until the lease ends.
+	Put int64
 	// Revoke is the outcome of its revocation (0: not revoked); a revoke
 	// deletes every key of the lease at one revision, and is in the ledger
 	// as a delete of each.
@@ -77,7 +80,11 @@ func (w *Workload) GrantLeases(ctx context.Context, cli *clientv3.Client, n, key
 			key := w.cfg.Prefix + "w" + strconv.Itoa(ls.wr.id) + "/lease" + strconv.Itoa(i) + "/k" + strconv.Itoa(k)
 			ls.wr.seq++
 			op := Op{Writer: ls.wr.id, Seq: ls.wr.seq, Kind: Put, Key: key, Value: value(w.cfg.Run, ls.wr.id, ls.wr.seq, w.cfg.ValueSize), Lease: l.ID}
-			w.sendLedgered(ctx, cli, []Op{op})
+			ops := []Op{op}
+			w.sendLedgered(ctx, cli, ops)
+			if ops[0].Outcome == Acknowledged {
+				l.Put = max(l.Put, ops[0].Revision)
+			}
 			l.Keys = append(l.Keys, key)
 		}
 		ls.leases = append(ls.leases, l)
