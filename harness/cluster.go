@@ -4,9 +4,11 @@ package harness
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/etcd-drill/etcd-drill/harness/logs"
+	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -240,6 +242,42 @@ func (c *Cluster) Restart(ctx context.Context, name string) (backend.Member, err
 	c.members[idx] = m
 	c.mu.Unlock()
 	return m, nil
+}
+
+// RestartOn starts the exited member called name again on its data dir,
+// running etcd version (its spec's other fields kept): a member swapped to
+// another binary, as an upgrade does.
+func (c *Cluster) RestartOn(ctx context.Context, name, version string) (backend.Member, error) {
+	c.mu.Lock()
+	spec, ok := c.specs[name]
+	if ok {
+		spec.Version = version
+		c.specs[name] = spec
+	}
+	c.mu.Unlock()
+	return c.Restart(ctx, name)
+}
+
+// ClusterVersion is what member m says of the cluster's version (etcd's
+// /version endpoint, "etcdcluster"): the version every member can run,
+// which the leader raises once they all run a newer one.
+func ClusterVersion(ctx context.Context, m backend.Member) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.ClientURL()+"/version", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("version of %s: %w", m.Name(), err)
+	}
+	defer resp.Body.Close()
+	var v struct {
+		Cluster string `json:"etcdcluster"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		return "", fmt.Errorf("version of %s: %w", m.Name(), err)
+	}
+	return v.Cluster, nil
 }
 
 // retire takes the member called name out of the members, keeping it among

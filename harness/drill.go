@@ -86,6 +86,9 @@ type Drill struct {
 	// from now on (empty: the backend's own); a cross-version restore sets
 	// it, with Tools, before the recovery.
 	Version string
+	// UpgradeTo is the etcd version (X.Y.Z) an upgrade rolls members to
+	// (empty: no upgrade).
+	UpgradeTo string
 	// MigrateWith, if set, is the etcdutl that migrates every restored
 	// data dir's storage to MigrateTo (X.Y) before it starts: the way down
 	// to an older minor line that checks the storage version (3.6 and on).

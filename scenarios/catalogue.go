@@ -81,6 +81,9 @@ type Scenario struct {
 	MinMembers int
 	// MinKeys is the fewest writes before the snapshot it makes sense with.
 	MinKeys int
+	// Upgrade: the scenario upgrades the cluster in place to
+	// Options.UpgradeTo (--to), which it needs.
+	Upgrade bool
 	// Phased, if set, says why the scenario writes in phases whatever
 	// --traffic says (a fault that splits a cluster in two under one ID, a
 	// race that writes during the recovery would keep from happening).
@@ -200,6 +203,17 @@ func Catalogue() []Scenario {
 			MinMembers: 2,
 		},
 	}
+	all = append(all, Scenario{
+		Name: "upgrade/rolling",
+		Description: "upgrade a cluster of --etcd-version to --to in place under live traffic, one member at a time (stop, swap the binary, " +
+			"start on the same data dir, wait healthy), the middle member killed (SIGKILL) instead of stopped; every member must run the new " +
+			"version, the cluster version move only after the last, and no acknowledged write be lost (process backend)",
+		Fault:      faults.RollingUpgrade{},
+		Recovery:   recovery.Keep{},
+		Expect:     Expect{ClusterID: IDSame},
+		MinMembers: 1,
+		Upgrade:    true,
+	})
 	all = append(all, hazardScenarios()...)
 	all = append(all, etcdBugScenarios()...)
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })

@@ -43,6 +43,9 @@ type Options struct {
 	// RestoreVersion's etcdutl and served by its etcd (process backend,
 	// recoveries from a snapshot).
 	RestoreVersion string
+	// UpgradeTo, X.Y or X.Y.Z, is the version an upgrade scenario rolls
+	// the cluster to (--to).
+	UpgradeTo string
 	// Migrate, with RestoreVersion, applies the operator's way down to an
 	// older line: EtcdVersion's etcdutl migrates each restored data dir to
 	// RestoreVersion's storage version before it starts.
@@ -202,6 +205,26 @@ func Validate(sc Scenario, o Options) error {
 	if o.EtcdVersion != "" {
 		if err := bins.ValidVersion(o.EtcdVersion); err != nil {
 			return fmt.Errorf("--etcd-version: %w", err)
+		}
+	}
+	switch {
+	case sc.Upgrade && o.UpgradeTo == "":
+		return fmt.Errorf("scenario %s needs --to X.Y: the version to upgrade to (and --etcd-version, the one to upgrade from)", sc.Name)
+	case !sc.Upgrade && o.UpgradeTo != "":
+		return fmt.Errorf("--to %s: scenario %s upgrades nothing (upgrade/* scenarios do)", o.UpgradeTo, sc.Name)
+	case o.UpgradeTo != "":
+		if err := bins.ValidVersion(o.UpgradeTo); err != nil {
+			return fmt.Errorf("--to: %w", err)
+		}
+		if orEmbedded(o.Backend) != "process" {
+			return fmt.Errorf("--to %s: an upgrade swaps members' binaries: it runs on --backend process, not %s", o.UpgradeTo, orEmbedded(o.Backend))
+		}
+		from := o.EtcdVersion
+		if from == "" {
+			from = embedded.New().EtcdVersion()
+		}
+		if sameLine(from, o.UpgradeTo) || sameLine(o.UpgradeTo, from) {
+			return fmt.Errorf("--to %s: the same line as --etcd-version %s: nothing to upgrade", o.UpgradeTo, from)
 		}
 	}
 	if o.Migrate && o.RestoreVersion == "" {

@@ -89,6 +89,19 @@ func newRunner(ctx context.Context, sc Scenario, o Options) (*runner, error) {
 		d.Tools = &b
 		rep.Note(fmt.Sprintf("etcd %s: snapshots saved by its etcdctl and restored by its etcdutl (%s), not by the %s libraries linked in", be.EtcdVersion(), b.Dir, linked))
 	}
+	if o.UpgradeTo != "" {
+		b, err := bins.FindVersion(o.BinDir, o.UpgradeTo)
+		var v string
+		if err == nil {
+			v, err = b.Version()
+		}
+		if err != nil {
+			d.Close(context.WithoutCancel(ctx), false)
+			be.Close(context.WithoutCancel(ctx))
+			return nil, err
+		}
+		d.UpgradeTo = v
+	}
 	if sc.Phased != "" && o.continuous() {
 		o.Traffic = TrafficPhased
 		rep.Note("writes in phases, not through the fault: " + sc.Phased)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/etcd-drill/etcd-drill/faults"
 	"github.com/etcd-drill/etcd-drill/harness/bins"
 	"github.com/etcd-drill/etcd-drill/harness/leakcheck"
 	"github.com/etcd-drill/etcd-drill/harness/report"
@@ -110,4 +111,53 @@ func failedStepError(rep *report.Report, name string) string {
 		}
 	}
 	return ""
+}
+
+// TestRollingUpgrade rolls a 3.6 cluster to 3.7 under traffic, the middle
+// member killed: every member then runs 3.7, the cluster version has moved,
+// and every acknowledged write is there. A roll that leaves a member on
+// 3.6 (a test double) fails the fault's confirmation, naming it.
+func TestRollingUpgrade(t *testing.T) {
+	if _, err := bins.FindVersion("", "3.6"); errors.Is(err, bins.ErrNotFound) && os.Getenv("CI") == "" {
+		t.Skipf("%v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		skip int
+		want string
+	}{
+		{"every member", 0, ""},
+		{"m3 left behind", 3, "not-upgraded: member m3 runs 3.6."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := lookupScenario(t, "upgrade/rolling")
+			sc.Fault = faults.RollingUpgrade{Skip: tc.skip, Settle: 10 * time.Second}
+			o := smallOptions(t)
+			o.Backend, o.EtcdVersion, o.UpgradeTo = "process", "3.6", "3.7"
+			base := leakcheck.Take()
+			rep, err := runDrill(t, sc, o)
+			if tc.want != "" {
+				if err == nil || rep.Passed || !strings.Contains(failedStepError(rep, "confirm-fault"), tc.want) {
+					t.Fatalf("drill: %v, confirm-fault %q; want it to fail with %q", err, failedStepError(rep, "confirm-fault"), tc.want)
+				}
+			} else {
+				if err != nil || !rep.Passed || rep.Keys.Lost != 0 || rep.Keys.Resurrected != 0 {
+					t.Fatalf("drill: %v, failures %v, keys %+v", err, rep.Failures, rep.Keys)
+				}
+				if !strings.Contains(rep.Fault.Detail, "m2 killed and started on 3.7.") || !strings.Contains(rep.Fault.Detail, "cluster version 3.7.0") {
+					t.Errorf("fault detail %q: want the killed member and the cluster version moved", rep.Fault.Detail)
+				}
+				if v := rep.MemberVersions["m1"]; !strings.HasPrefix(v, "3.7.") {
+					t.Errorf("m1 runs %q at the verify, want 3.7.x", v)
+				}
+			}
+			cleanedUp(t, rep)
+			if err := base.Goroutines(10 * time.Second); err != nil {
+				t.Fatal(err)
+			}
+			if err := leakcheck.Ports(rep.URLs); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
 }

@@ -201,6 +201,10 @@ func TestBadInput(t *testing.T) {
 		{"restore version on embedded", fixed("run", scenario, "--keys", "100", "--restore-version", "3.6"), []string{"--restore-version 3.6", "--backend process"}},
 		{"migrate without restore version", fixed("run", scenario, "--keys", "100", "--backend", "process", "--migrate"), []string{"--migrate needs --restore-version"}},
 		{"migrate upwards", fixed("run", scenario, "--keys", "100", "--backend", "process", "--etcd-version", "3.6", "--restore-version", "3.7", "--migrate"), []string{"--migrate", "older line"}},
+		{"upgrade without --to", fixed("run", "upgrade/rolling", "--keys", "100", "--backend", "process"), []string{"upgrade/rolling needs --to"}},
+		{"--to on a restore", fixed("run", scenario, "--keys", "100", "--backend", "process", "--to", "3.6"), []string{"--to 3.6", "upgrades nothing"}},
+		{"upgrade to the same line", fixed("run", "upgrade/rolling", "--keys", "100", "--backend", "process", "--to", "3.7"), []string{"--to 3.7", "nothing to upgrade"}},
+		{"upgrade on embedded", fixed("run", "upgrade/rolling", "--keys", "100", "--to", "3.6"), []string{"--to 3.6", "--backend process"}},
 		{"etcd version not built", fixed("run", scenario, "--keys", "100", "--backend", "process", "--etcd-version", "3.1"), []string{"etcd 3.1 binaries not found", "make bins-all VERSIONS=3.1"}},
 		{"list with an argument", fixed("list", "extra"), []string{"list", `"extra"`}},
 	}

@@ -39,6 +39,7 @@ func newRunFlags() (*flag.FlagSet, *runFlags) {
 	fs.StringVar(&o.Image, "image", "", "etcd image of the container backend (default: etcd-drill/etcd:VERSION, built from the binaries)")
 	fs.StringVar(&o.EtcdVersion, "etcd-version", "", "etcd version X.Y or X.Y.Z to run on the process and container backends (default: the pinned one; others: make bins-all)")
 	fs.StringVar(&o.RestoreVersion, "restore-version", "", "restore the snapshot with this etcd version's etcdutl and serve it on its etcd (process backend; see etcd-drill matrix)")
+	fs.StringVar(&o.UpgradeTo, "to", "", "upgrade/* scenarios: the etcd version X.Y[.Z] to upgrade --etcd-version's cluster to (process backend; make bins-all)")
 	fs.BoolVar(&o.Migrate, "migrate", false, "with --restore-version of an older line: migrate each restored data dir down to it with --etcd-version's etcdutl first (the operator's way down)")
 	fs.StringVar(&o.BinDir, "bin-dir", "", "directory of the etcd, etcdctl and etcdutl binaries (default: $ETCD_DRILL_BIN_DIR, else bin/ here or above, else PATH)")
 	fs.IntVar(&o.Members, "members", o.Members, "cluster size, 1 to 9")

@@ -69,3 +69,23 @@ var _ = Describe("A snapshot of one etcd line restored on another", Label("upgra
 		}
 	}
 })
+
+var _ = Describe("A rolling upgrade in place", Label("upgrade", "process"), func() {
+	for _, path := range [][2]string{{"3.5", "3.6"}, {"3.6", "3.7"}} {
+		It("from "+path[0]+" to "+path[1]+", a member killed mid-roll, keeps every acknowledged write and moves the cluster version after the last member", func(ctx SpecContext) {
+			needVersions()
+			o := drilltest.Options("process", 3, 1000)
+			o.EtcdVersion, o.UpgradeTo = path[0], path[1]
+			rep := drilltest.Run(ctx, "upgrade/rolling", o)
+			Expect(rep.Passed).To(BeTrue(), "%v", rep.Failures)
+			Expect(rep.Keys.Lost).To(BeZero())
+			Expect(rep.Keys.Resurrected).To(BeZero())
+			Expect(rep.Cluster.IDChanged).To(BeFalse())
+			Expect(rep.Fault.Detail).To(ContainSubstring("killed and started on " + path[1] + "."))
+			Expect(rep.Fault.Detail).To(ContainSubstring("cluster version " + path[1] + ".0"))
+			for _, m := range []string{"m1", "m2", "m3"} {
+				Expect(rep.MemberVersions[m]).To(HavePrefix(path[1]+"."), "member %s at the verify", m)
+			}
+		})
+	}
+})
