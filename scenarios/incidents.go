@@ -91,5 +91,13 @@ func ReplayCommand(sc Scenario, o Options) string {
 	if o.Recovery == "runbook" {
 		args = append(args, "--recovery", "runbook", "--runbook", o.Runbook)
 	}
+	for _, v := range []struct{ flag, value string }{{"--etcd-version", o.EtcdVersion}, {"--restore-version", o.RestoreVersion}, {"--to", o.UpgradeTo}} {
+		if v.value != "" {
+			args = append(args, v.flag, v.value)
+		}
+	}
+	if o.Migrate {
+		args = append(args, "--migrate")
+	}
 	return strings.Join(args, " ")
 }
