@@ -9,6 +9,7 @@ import (
 
 	"github.com/etcd-drill/etcd-drill/harness"
 	"github.com/etcd-drill/etcd-drill/harness/backend"
+	"github.com/etcd-drill/etcd-drill/harness/bins"
 )
 
 // RollingUpgrade upgrades the cluster in place, one member at a time, to
@@ -72,7 +73,7 @@ func (u RollingUpgrade) Inject(ctx context.Context, env Env) (harness.Effect, er
 		if i+1 < len(ms) {
 			// While a member still runs the old version, the cluster
 			// version must stay the old one.
-			if v := clusterVersion(ctx, c); v != "" && !strings.HasPrefix(from, strings.TrimSuffix(v, ".0")) {
+			if v := clusterVersion(ctx, c); v != "" && bins.MinorLine(v) != bins.MinorLine(from) {
 				return e, fmt.Errorf("%s: cluster version %s after upgrading %s, with members still on %s", FindingClusterVersionEarly, v, name, from)
 			}
 		}
@@ -101,7 +102,7 @@ func (u RollingUpgrade) Confirm(ctx context.Context, env Env, e harness.Effect) 
 			return e, fmt.Errorf("%s: member %s runs %s after the roll, want %s", FindingNotUpgraded, m.Name(), vs[m.Name()], to)
 		}
 	}
-	want := minor(to) + ".0"
+	want := bins.MinorLine(to) + ".0"
 	settle := u.Settle
 	if settle <= 0 {
 		settle = 30 * time.Second
@@ -135,13 +136,4 @@ func clusterVersion(ctx context.Context, c *harness.Cluster) string {
 		}
 	}
 	return ""
-}
-
-// minor is X.Y of X.Y.Z.
-func minor(v string) string {
-	parts := strings.SplitN(v, ".", 3)
-	if len(parts) < 2 {
-		return v
-	}
-	return parts[0] + "." + parts[1]
 }

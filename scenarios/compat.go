@@ -1,5 +1,7 @@
 package scenarios
 
+import "github.com/etcd-drill/etcd-drill/harness/bins"
+
 // Incompatibility is a cross-version path etcd does not support, declared
 // with its reason and etcd's reference: a matrix cell on it shows as
 // declared, and its failure does not fail the matrix.
@@ -29,7 +31,7 @@ func Incompatibilities() []Incompatibility {
 // version from (X.Y or X.Y.Z) on version to, if any, from list.
 func Declared(list []Incompatibility, from, to string) (Incompatibility, bool) {
 	for _, in := range list {
-		if sameLine(from, in.From) && sameLine(to, in.To) {
+		if bins.SameLine(from, in.From) && bins.SameLine(to, in.To) {
 			return in, true
 		}
 	}

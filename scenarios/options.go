@@ -223,7 +223,7 @@ func Validate(sc Scenario, o Options) error {
 		if from == "" {
 			from = embedded.New().EtcdVersion()
 		}
-		if sameLine(from, o.UpgradeTo) || sameLine(o.UpgradeTo, from) {
+		if bins.MinorLine(from) == bins.MinorLine(o.UpgradeTo) {
 			return fmt.Errorf("--to %s: the same line as --etcd-version %s: nothing to upgrade", o.UpgradeTo, from)
 		}
 	}
@@ -244,7 +244,7 @@ func Validate(sc Scenario, o Options) error {
 			return fmt.Errorf("--restore-version %s: scenario %s does not restore a snapshot with the drill's own procedure (%s): nothing to restore on another version", o.RestoreVersion, sc.Name, sc.Recovery.Name())
 		}
 	}
-	if o.EtcdVersion != "" && kind.name == "embedded" && !sameLine(embedded.New().EtcdVersion(), o.EtcdVersion) {
+	if o.EtcdVersion != "" && kind.name == "embedded" && !bins.SameLine(embedded.New().EtcdVersion(), o.EtcdVersion) {
 		return fmt.Errorf("--etcd-version %s: the embedded backend runs the etcd linked in (%s); other versions run on --backend process or container",
 			o.EtcdVersion, embedded.New().EtcdVersion())
 	}
@@ -289,11 +289,6 @@ func Validate(sc Scenario, o Options) error {
 		return fmt.Errorf("--value-size %d: etcd refuses requests over 1.5 MiB; use at most %d", o.Workload.ValueSize, maxValueSize)
 	}
 	return nil
-}
-
-// sameLine says whether version v (X.Y.Z) is of want (X.Y or X.Y.Z).
-func sameLine(v, want string) bool {
-	return v == want || strings.HasPrefix(v, want+".")
 }
 
 // maxValueSize keeps a put under etcd's default request limit (1.5 MiB).

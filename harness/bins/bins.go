@@ -135,7 +135,7 @@ func FindVersion(dir, version string) (Binaries, error) {
 	if err != nil {
 		return Binaries{}, err
 	}
-	if v, err := b.Version(); err == nil && matches(v, version) {
+	if v, err := b.Version(); err == nil && SameLine(v, version) {
 		return b, nil
 	}
 	root := b.Dir
@@ -147,7 +147,7 @@ func FindVersion(dir, version string) (Binaries, error) {
 	bestV := ""
 	for _, e := range entries {
 		v, ok := strings.CutPrefix(e.Name(), VersionDirPrefix)
-		if !ok || !e.IsDir() || !matches(v, version) || (bestV != "" && !newer(v, bestV)) {
+		if !ok || !e.IsDir() || !SameLine(v, version) || (bestV != "" && !newer(v, bestV)) {
 			continue
 		}
 		if c, err := in(filepath.Join(root, e.Name())); err == nil {
@@ -156,7 +156,7 @@ func FindVersion(dir, version string) (Binaries, error) {
 	}
 	if bestV == "" {
 		return Binaries{}, versionNotFound(fmt.Sprintf("etcd %s binaries not found in %s/%s%s*/: build them with `make bins-all VERSIONS=%s`",
-			version, root, VersionDirPrefix, version, majorMinor(version)))
+			version, root, VersionDirPrefix, version, MinorLine(version)))
 	}
 	return best, nil
 }
@@ -177,22 +177,20 @@ func ValidVersion(version string) error {
 	return nil
 }
 
-// matches says whether version v (X.Y.Z, maybe with a suffix) is of want
-// (X.Y or X.Y.Z).
-func matches(v, want string) bool {
+// SameLine says whether version v (X.Y.Z, maybe with a suffix) is want
+// (X.Y.Z) or of its line (X.Y).
+func SameLine(v, want string) bool {
 	return v == want || strings.HasPrefix(v, want+".")
 }
 
-// MinorLine is X.Y of a version X.Y[.Z].
-func MinorLine(v string) string { return majorMinor(v) }
-
 // Older says whether the line of version a (X.Y[.Z]) is older than b's.
 func Older(a, b string) bool {
-	la, lb := majorMinor(a), majorMinor(b)
+	la, lb := MinorLine(a), MinorLine(b)
 	return la != lb && newer(lb, la)
 }
 
-func majorMinor(v string) string {
+// MinorLine is X.Y of a version X.Y[.Z].
+func MinorLine(v string) string {
 	parts := strings.SplitN(v, ".", 3)
 	if len(parts) < 2 {
 		return v
