@@ -10,7 +10,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -646,12 +645,11 @@ type soakBaseline struct {
 	// docker: a Docker engine answers; the labelled objects are counted.
 	docker bool
 
-	fds        map[int]string
-	goroutines int
-	gids       map[uint64]string
-	procs      map[int]leakcheck.Process
-	listeners  map[string]int
-	objects    dockerObjects
+	fds       map[int]string
+	gids      map[uint64]string
+	procs     map[int]leakcheck.Process
+	listeners map[string]int
+	objects   dockerObjects
 }
 
 func newSoakBaseline(dir string, settle time.Duration) *soakBaseline {
@@ -694,7 +692,7 @@ func (b *soakBaseline) Take(ctx context.Context) error {
 	if b.fds, err = leakcheck.FDs(); err != nil {
 		return err
 	}
-	b.goroutines, b.gids = runtime.NumGoroutine(), leakcheck.GoroutineIDs()
+	b.gids = leakcheck.GoroutineIDs()
 	if b.procs, err = leakcheck.Descendants(b.pid); err != nil {
 		return err
 	}
@@ -734,12 +732,14 @@ func (b *soakBaseline) Diff(ctx context.Context, rep *report.Report) (leaks, not
 		listeners map[string]int
 		newProcs  []string
 		newLis    []string
+		newGs     []string
 	)
 	leakcheck.Poll(b.settle, func() bool {
 		fds, _ = leakcheck.FDs()
 		procs, _ = leakcheck.Descendants(b.pid)
 		listeners, _ = leakcheck.LoopbackListeners(b.pids(procs)...)
 		newProcs, newLis = nil, nil
+		newGs = leakcheck.NewGoroutines(b.gids, leakcheck.GoroutineIDs())
 		for pid, p := range procs {
 			if _, ok := b.procs[pid]; !ok {
 				newProcs = append(newProcs, p.String())
@@ -750,7 +750,7 @@ func (b *soakBaseline) Diff(ctx context.Context, rep *report.Report) (leaks, not
 				newLis = append(newLis, fmt.Sprintf("%s (pid %d)", addr, pid))
 			}
 		}
-		return len(fds)-len(b.fds) <= b.fdSlack && runtime.NumGoroutine() <= b.goroutines &&
+		return len(fds)-len(b.fds) <= b.fdSlack && len(newGs) == 0 &&
 			len(newProcs) == 0 && len(newLis) == 0
 	})
 	if n := len(fds) - len(b.fds); n > b.fdSlack {
@@ -762,14 +762,8 @@ func (b *soakBaseline) Diff(ctx context.Context, rep *report.Report) (leaks, not
 		}
 		leaks = append(leaks, fmt.Sprintf("fds +%d (%s)", n, leakcheck.Summarize(kinds, 4)))
 	}
-	if n := runtime.NumGoroutine() - b.goroutines; n > 0 {
-		var names []string
-		for id, name := range leakcheck.GoroutineIDs() {
-			if _, ok := b.gids[id]; !ok {
-				names = append(names, name)
-			}
-		}
-		leaks = append(leaks, fmt.Sprintf("goroutines +%d (%s)", n, leakcheck.Summarize(names, 3)))
+	if len(newGs) > 0 {
+		leaks = append(leaks, fmt.Sprintf("goroutines +%d (%s)", len(newGs), leakcheck.Summarize(newGs, 3)))
 	}
 	if len(newProcs) > 0 {
 		sort.Strings(newProcs)

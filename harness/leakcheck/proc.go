@@ -156,6 +156,46 @@ func GoroutineIDs() map[uint64]string {
 	return out
 }
 
+// NewGoroutines describes the goroutines of now that base (a GoroutineIDs
+// of earlier) did not hold, net of those of the same creator that ended
+// since: a connection's reader replaced by the next connection's is no
+// leak, but an unrelated goroutine that ended does not hide a new one (a
+// net count would: CI saw a leak check pass with a goroutine left over).
+func NewGoroutines(base, now map[uint64]string) []string {
+	ended := map[string]int{}
+	for id, d := range base {
+		if _, ok := now[id]; !ok {
+			ended[creator(d)]++
+		}
+	}
+	ids := make([]uint64, 0, len(now))
+	for id := range now {
+		if _, ok := base[id]; !ok {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	var out []string
+	for _, id := range ids {
+		d := now[id]
+		if c := creator(d); ended[c] > 0 {
+			ended[c]--
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// creator is a GoroutineIDs description without its state ("[select, 2
+// minutes]"), which changes while the goroutine waits.
+func creator(desc string) string {
+	if i := strings.LastIndex(desc, " ["); i >= 0 {
+		return desc[:i]
+	}
+	return desc
+}
+
 // funcName is the function of a stack line "pkg.fn(args...)".
 func funcName(line string) string {
 	if i := strings.LastIndexByte(line, '('); i > 0 {
