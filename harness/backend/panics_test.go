@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -191,5 +192,30 @@ func appendTo(t *testing.T, path, s string) {
 	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestParsePanicRecoveredJob: a Go panic etcd's job scheduler recovered and
+// logged is named by its panic value and the frame that panicked, not only
+// by the scheduler's own "execute job failed" at its own line.
+func TestParsePanicRecoveredJob(t *testing.T) {
+	trace := "go.etcd.io/etcd/pkg/v3/schedule.(*fifo).executeJob.func1\n\tgo.etcd.io/etcd/pkg/v3@v3.7.3/schedule/schedule.go:202\n" +
+		"runtime.gopanic\n\truntime/panic.go:860\n" +
+		"go.etcd.io/etcd/pkg/v3/pbutil.MustUnmarshalMessage\n\tgo.etcd.io/etcd/pkg/v3@v3.7.3/pbutil/pbutil.go:63\n" +
+		"go.etcd.io/etcd/server/v3/etcdserver/apply.Apply\n\tgo.etcd.io/etcd/server/v3@v3.7.3/etcdserver/apply/apply.go:29"
+	line, err := json.Marshal(map[string]string{"level": "panic", "caller": "schedule/schedule.go:202", "msg": "execute job failed",
+		"panic": "unmarshal should never fail (bad data)", "stacktrace": trace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := ParsePanic(strings.NewReader(`{"level":"info","msg":"starting"}` + "\n" + string(line) + "\n"))
+	if !ok {
+		t.Fatal("no panic found")
+	}
+	if want := "execute job failed: unmarshal should never fail (bad data)"; p.Message != want {
+		t.Errorf("message %q, want %q", p.Message, want)
+	}
+	if want := "pbutil/pbutil.go:63 in pbutil.MustUnmarshalMessage, recovered at schedule/schedule.go:202"; p.Caller != want {
+		t.Errorf("caller %q, want %q", p.Caller, want)
 	}
 }
