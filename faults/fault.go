@@ -41,4 +41,29 @@ type Env struct {
 	Recovered *harness.Cluster
 	Snapshot  harness.Snapshot
 	Ledger    *workload.Ledger
+	// Checkpoint, if set, is the runner's check of the cluster against the
+	// ledger, for a fault that changes the cluster in stages (an upgrade,
+	// member by member): the runner has the stage's writes acknowledged,
+	// checks every acknowledged write, and records it. An error stops the
+	// fault.
+	Checkpoint func(ctx context.Context, s Stage) error
+}
+
+// Stage is a point within a fault at which the cluster must hold every
+// acknowledged write.
+type Stage struct {
+	// Name says where ("m2 on 3.7.3", "after hop 1: every member on
+	// 3.6.17").
+	Name string
+	// Writes is how many more writes to have acknowledged before the
+	// check (0: none).
+	Writes int
+}
+
+// checkpoint calls env.Checkpoint if it is set.
+func (env Env) checkpoint(ctx context.Context, s Stage) error {
+	if env.Checkpoint == nil {
+		return nil
+	}
+	return env.Checkpoint(ctx, s)
 }

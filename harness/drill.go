@@ -61,6 +61,13 @@ type Hazard struct {
 	Detail string
 }
 
+// Hop is one version on an upgrade's path, with its binaries (its etcdctl
+// drives a downgrade).
+type Hop struct {
+	Version string
+	Bins    bins.Binaries
+}
+
 // Drill is what the steps of one drill share: the run directory, ports,
 // backend and raft timing, and the clusters started in it, which Close ends.
 // It holds no step's results: each step returns what it did, and the
@@ -86,9 +93,11 @@ type Drill struct {
 	// from now on (empty: the backend's own); a cross-version restore sets
 	// it, with Tools, before the recovery.
 	Version string
-	// UpgradeTo is the etcd version (X.Y.Z) an upgrade rolls members to
-	// (empty: no upgrade).
-	UpgradeTo string
+	// Path is the versions an upgrade or downgrade takes the cluster
+	// through, the first its own (empty: none); HopWrites is the writes
+	// to have acknowledged after each hop before its check.
+	Path      []Hop
+	HopWrites int
 	// MigrateWith, if set, is the etcdutl that migrates every restored
 	// data dir's storage to MigrateTo (X.Y) before it starts: the way down
 	// to an older minor line that checks the storage version (3.6 and on).

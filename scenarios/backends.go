@@ -130,6 +130,16 @@ func CheckEnvironment(ctx context.Context, o Options) error {
 			return err
 		}
 	}
+	for _, v := range append([]string{o.RestoreVersion}, o.Path...) {
+		if v == "" {
+			continue
+		}
+		v2 := o
+		v2.EtcdVersion = v
+		if err := checkBins(v2); err != nil {
+			return err
+		}
+	}
 	return o.checkDisk()
 }
 

@@ -81,14 +81,27 @@ type Scenario struct {
 	MinMembers int
 	// MinKeys is the fewest writes before the snapshot it makes sense with.
 	MinKeys int
-	// Upgrade: the scenario upgrades the cluster in place to
-	// Options.UpgradeTo (--to), which it needs.
-	Upgrade bool
+	// Upgrade is how the scenario moves the cluster across versions in
+	// place (empty: it does not): along Options' path (--from, --to,
+	// --path), which it needs.
+	Upgrade Upgrade
 	// Phased, if set, says why the scenario writes in phases whatever
 	// --traffic says (a fault that splits a cluster in two under one ID, a
 	// race that writes during the recovery would keep from happening).
 	Phased string
 }
+
+// Upgrade is how a scenario moves its cluster across versions.
+type Upgrade string
+
+const (
+	// UpgradeRolling: from one line to the next newer, member by member.
+	UpgradeRolling Upgrade = "rolling"
+	// UpgradeHops: from the oldest line to the newest, one line at a time.
+	UpgradeHops Upgrade = "hops"
+	// UpgradeDown: one line down by etcd's downgrade procedure, and back.
+	UpgradeDown Upgrade = "downgrade"
+)
 
 // backup resolves BackupAuto.
 func (sc Scenario) backup() Backup {
@@ -212,7 +225,27 @@ func Catalogue() []Scenario {
 		Recovery:   recovery.Keep{},
 		Expect:     Expect{ClusterID: IDSame},
 		MinMembers: 1,
-		Upgrade:    true,
+		Upgrade:    UpgradeRolling,
+	}, Scenario{
+		Name: "upgrade/hops",
+		Description: "a cluster born on the oldest line of --path (or --from) upgraded hop by hop to the newest (3.5 -> 3.6 -> 3.7), each hop a roll of " +
+			"every member stopped and started on the next version, with --hop-writes more writes acknowledged and every acknowledged write checked " +
+			"after every member and every hop; each version runs its default flags but for the drill's raft timing (process backend)",
+		Fault:      faults.RollingUpgrade{Graceful: true},
+		Recovery:   recovery.Keep{},
+		Expect:     Expect{ClusterID: IDSame},
+		MinMembers: 1,
+		Upgrade:    UpgradeHops,
+	}, Scenario{
+		Name: "downgrade/one-minor",
+		Description: "take a cluster of --from one minor line down to --to by etcd's procedure (etcdctl downgrade validate, enable; the cluster " +
+			"version drops; members swapped one at a time; etcd ends the downgrade), then back up, the middle member killed, under live traffic; " +
+			"every acknowledged write checked after every member (process backend)",
+		Fault:      faults.Downgrade{},
+		Recovery:   recovery.Keep{},
+		Expect:     Expect{ClusterID: IDSame},
+		MinMembers: 1,
+		Upgrade:    UpgradeDown,
 	})
 	all = append(all, hazardScenarios()...)
 	all = append(all, etcdBugScenarios()...)

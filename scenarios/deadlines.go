@@ -96,7 +96,17 @@ func (o Options) StepDeadline(name string) time.Duration {
 		return stepBase + 20*el + time.Duration(shortTTL)*time.Second + 2*time.Second
 	case "snapshot", "copy-db", "compact", "leases":
 		return stepBase + 2*o.ioTime()
-	case "fault", "confirm-fault":
+	case "fault":
+		d := stepBase + 40*el
+		if len(o.Path) > 0 {
+			// Every member of every roll restarted and checked, a wait on
+			// the cluster version and the hop's writes after each roll (a
+			// downgrade rolls twice).
+			rolls := time.Duration(max(len(o.Path)-1, 2))
+			d += rolls * (members*(o.memberStart()+o.StepDeadline("verify")) + 30*time.Second + writesTime(o.HopWrites))
+		}
+		return d
+	case "confirm-fault":
 		return stepBase + 40*el
 	case "recover":
 		d := 2*stepBase + members*(o.memberStart()+o.ioTime())
@@ -116,7 +126,7 @@ func (o Options) StepDeadline(name string) time.Duration {
 		// porcupine checks one key's few operations at a time: tens of
 		// thousands of operations a second on one core.
 		return stepBase + time.Duration(o.Keys+o.writesAfter())*time.Second/20000
-	case "verify":
+	case "verify", "verify-survivors":
 		return stepBase + 2*o.ioTime() + time.Duration(o.Keys)*time.Second/(100*minWriteRate)
 	}
 	return stepBase

@@ -99,5 +99,11 @@ func ReplayCommand(sc Scenario, o Options) string {
 	if o.Migrate {
 		args = append(args, "--migrate")
 	}
+	if len(o.Path) > 2 {
+		args = append(args, "--path", strings.Join(o.Path, ","))
+	}
+	if len(o.Path) > 0 && o.HopWrites != d.HopWrites {
+		args = append(args, "--hop-writes", fmt.Sprint(o.HopWrites))
+	}
 	return strings.Join(args, " ")
 }

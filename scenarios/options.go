@@ -43,9 +43,18 @@ type Options struct {
 	// RestoreVersion's etcdutl and served by its etcd (process backend,
 	// recoveries from a snapshot).
 	RestoreVersion string
-	// UpgradeTo, X.Y or X.Y.Z, is the version an upgrade scenario rolls
-	// the cluster to (--to).
+	// UpgradeTo, X.Y or X.Y.Z, is the version an upgrade (or downgrade)
+	// scenario moves the cluster to (--to), from EtcdVersion (--from).
 	UpgradeTo string
+	// Path, instead, lists every version an upgrade scenario takes the
+	// cluster through, its own first (--path 3.5,3.6,3.7).
+	Path []string
+	// Incompatibilities are the paths across versions declared
+	// unsupported (nil: the catalogue's, Incompatibilities()).
+	Incompatibilities []Incompatibility
+	// HopWrites is how many writes are acknowledged after each hop of an
+	// upgrade, before its check (--hop-writes).
+	HopWrites int
 	// Migrate, with RestoreVersion, applies the operator's way down to an
 	// older line: EtcdVersion's etcdutl migrates each restored data dir to
 	// RestoreVersion's storage version before it starts.
@@ -110,6 +119,7 @@ func DefaultOptions() Options {
 		Backend:         "embedded",
 		Members:         3,
 		Keys:            10000,
+		HopWrites:       1000,
 		WritesAfter:     -1,
 		Seed:            1,
 		Workload:        workload.DefaultConfig(),
@@ -207,25 +217,8 @@ func Validate(sc Scenario, o Options) error {
 			return fmt.Errorf("--etcd-version: %w", err)
 		}
 	}
-	switch {
-	case sc.Upgrade && o.UpgradeTo == "":
-		return fmt.Errorf("scenario %s needs --to X.Y: the version to upgrade to (and --etcd-version, the one to upgrade from)", sc.Name)
-	case !sc.Upgrade && o.UpgradeTo != "":
-		return fmt.Errorf("--to %s: scenario %s upgrades nothing (upgrade/* scenarios do)", o.UpgradeTo, sc.Name)
-	case o.UpgradeTo != "":
-		if err := bins.ValidVersion(o.UpgradeTo); err != nil {
-			return fmt.Errorf("--to: %w", err)
-		}
-		if orEmbedded(o.Backend) != "process" {
-			return fmt.Errorf("--to %s: an upgrade swaps members' binaries: it runs on --backend process, not %s", o.UpgradeTo, orEmbedded(o.Backend))
-		}
-		from := o.EtcdVersion
-		if from == "" {
-			from = embedded.New().EtcdVersion()
-		}
-		if bins.MinorLine(from) == bins.MinorLine(o.UpgradeTo) {
-			return fmt.Errorf("--to %s: the same line as --etcd-version %s: nothing to upgrade", o.UpgradeTo, from)
-		}
+	if err := o.validateUpgrade(sc); err != nil {
+		return err
 	}
 	if o.Migrate && o.RestoreVersion == "" {
 		return errors.New("--migrate needs --restore-version: it migrates the restored data dirs down to that version")
@@ -366,4 +359,103 @@ func withRecovery(sc Scenario, o Options) (Scenario, error) {
 	}
 	sc.Recovery = recovery.Runbook{Path: path, Bins: b, Timeout: o.RunbookTimeout, Healthy: o.RunbookTimeout, MaxLogBytes: o.MaxLogBytes}
 	return sc, nil
+}
+
+// upgradePath is the versions an upgrade scenario takes the cluster
+// through, its own first: --path, else --from (--etcd-version, or the
+// pinned one) and --to, with every line between them for upgrade/hops.
+func (o Options) upgradePath(sc Scenario) []string {
+	if len(o.Path) > 0 {
+		return o.Path
+	}
+	if o.UpgradeTo == "" {
+		return nil
+	}
+	from := o.EtcdVersion
+	if from == "" {
+		from = embedded.New().EtcdVersion()
+	}
+	if sc.Upgrade == UpgradeHops {
+		return append(append([]string{from}, linesBetween(from, o.UpgradeTo)...), o.UpgradeTo)
+	}
+	return []string{from, o.UpgradeTo}
+}
+
+// linesBetween lists the minor lines strictly between from and to (X.Y),
+// when to is newer and of the same major version.
+func linesBetween(from, to string) []string {
+	var fmaj, fmin, tmaj, tmin int
+	if _, err := fmt.Sscanf(bins.MinorLine(from), "%d.%d", &fmaj, &fmin); err != nil {
+		return nil
+	}
+	if _, err := fmt.Sscanf(bins.MinorLine(to), "%d.%d", &tmaj, &tmin); err != nil || tmaj != fmaj {
+		return nil
+	}
+	var out []string
+	for m := fmin + 1; m < tmin; m++ {
+		out = append(out, fmt.Sprintf("%d.%d", fmaj, m))
+	}
+	return out
+}
+
+// validateUpgrade checks the versions an upgrade or downgrade scenario is
+// given, and that no other scenario is given any.
+func (o Options) validateUpgrade(sc Scenario) error {
+	if o.HopWrites < 0 {
+		return fmt.Errorf("--hop-writes %d: must be 0 or more", o.HopWrites)
+	}
+	switch {
+	case sc.Upgrade == "" && len(o.Path) > 0:
+		return fmt.Errorf("--path %s: scenario %s moves no version (upgrade/* and downgrade/* scenarios do)", strings.Join(o.Path, ","), sc.Name)
+	case sc.Upgrade == "" && o.UpgradeTo != "":
+		return fmt.Errorf("--to %s: scenario %s upgrades nothing (upgrade/* and downgrade/* scenarios do)", o.UpgradeTo, sc.Name)
+	case sc.Upgrade == "":
+		return nil
+	case len(o.Path) == 0 && o.UpgradeTo == "":
+		return fmt.Errorf("scenario %s needs --to X.Y, the version to move to (and --from X.Y, the cluster's own), or --path", sc.Name)
+	}
+	if len(o.Path) > 0 {
+		switch {
+		case len(o.Path) < 2:
+			return fmt.Errorf("--path %s: want two versions or more, the cluster's own first", strings.Join(o.Path, ","))
+		case o.EtcdVersion != "" && !bins.SameLine(o.Path[0], o.EtcdVersion) && !bins.SameLine(o.EtcdVersion, o.Path[0]):
+			return fmt.Errorf("--path %s starts on %s, not on --from %s", strings.Join(o.Path, ","), o.Path[0], o.EtcdVersion)
+		case o.UpgradeTo != "" && !bins.SameLine(o.Path[len(o.Path)-1], o.UpgradeTo) && !bins.SameLine(o.UpgradeTo, o.Path[len(o.Path)-1]):
+			return fmt.Errorf("--path %s ends on %s, not on --to %s", strings.Join(o.Path, ","), o.Path[len(o.Path)-1], o.UpgradeTo)
+		}
+	}
+	path := o.upgradePath(sc)
+	for _, v := range path {
+		if err := bins.ValidVersion(v); err != nil {
+			return fmt.Errorf("--path/--to: %w", err)
+		}
+	}
+	if orEmbedded(o.Backend) != "process" {
+		return fmt.Errorf("%s: moving a cluster across versions swaps members' binaries: it runs on --backend process, not %s", sc.Name, orEmbedded(o.Backend))
+	}
+	for i := 1; i < len(path); i++ {
+		if bins.MinorLine(path[i]) == bins.MinorLine(path[i-1]) {
+			return fmt.Errorf("%s to %s: the same line: nothing to move", path[i-1], path[i])
+		}
+	}
+	switch sc.Upgrade {
+	case UpgradeRolling:
+		if len(path) != 2 {
+			return fmt.Errorf("%s takes one hop (--from, --to); a path of several hops is upgrade/hops", sc.Name)
+		}
+		if !bins.Older(path[0], path[1]) {
+			return fmt.Errorf("--to %s is older than --from %s: the way down is downgrade/one-minor", path[1], path[0])
+		}
+	case UpgradeHops:
+		for i := 1; i < len(path); i++ {
+			if !bins.Older(path[i-1], path[i]) {
+				return fmt.Errorf("--path %s: every hop goes up a line, not %s to %s", strings.Join(path, ","), path[i-1], path[i])
+			}
+		}
+	case UpgradeDown:
+		if len(path) != 2 || !bins.Older(path[1], path[0]) {
+			return fmt.Errorf("%s goes down: --to %s must be an older line than --from %s", sc.Name, path[len(path)-1], path[0])
+		}
+	}
+	return nil
 }

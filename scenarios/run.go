@@ -34,6 +34,10 @@ func Run(ctx context.Context, sc Scenario, o Options) (*report.Report, error) {
 	if err := Validate(sc, o); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
+	if p := o.upgradePath(sc); len(p) > 0 {
+		// The cluster starts on the path's first version.
+		o.Path, o.EtcdVersion, o.UpgradeTo = p, p[0], p[len(p)-1]
+	}
 	if err := CheckEnvironment(ctx, o); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
@@ -89,9 +93,8 @@ func newRunner(ctx context.Context, sc Scenario, o Options) (*runner, error) {
 		d.Tools = &b
 		rep.Note(fmt.Sprintf("etcd %s: snapshots saved by its etcdctl and restored by its etcdutl (%s), not by the %s libraries linked in", be.EtcdVersion(), b.Dir, linked))
 	}
-	if o.UpgradeTo != "" {
-		b, err := bins.FindVersion(o.BinDir, o.UpgradeTo)
-		var v string
+	for _, v := range o.Path {
+		b, err := bins.FindVersion(o.BinDir, v)
 		if err == nil {
 			v, err = b.Version()
 		}
@@ -100,7 +103,27 @@ func newRunner(ctx context.Context, sc Scenario, o Options) (*runner, error) {
 			be.Close(context.WithoutCancel(ctx))
 			return nil, err
 		}
-		d.UpgradeTo = v
+		d.Path = append(d.Path, harness.Hop{Version: v, Bins: b})
+	}
+	d.HopWrites = o.HopWrites
+	if len(d.Path) > 0 {
+		rep.Upgrade = &report.Upgrade{Checkpoints: []report.Checkpoint{}}
+		for _, h := range d.Path {
+			rep.Upgrade.Path = append(rep.Upgrade.Path, h.Version)
+		}
+		kind := PathUpgrade
+		if sc.Upgrade == UpgradeDown {
+			kind = PathDowngrade
+		}
+		declared := o.Incompatibilities
+		if declared == nil {
+			declared = Incompatibilities()
+		}
+		for i := 1; i < len(d.Path); i++ {
+			if in, ok := DeclaredPath(declared, kind, d.Path[i-1].Version, d.Path[i].Version); ok {
+				rep.Upgrade.Unsupported = fmt.Sprintf("%s %s -> %s: %s (%s)", kind, in.From, in.To, in.Reason, in.Ref)
+			}
+		}
 	}
 	if sc.Phased != "" && o.continuous() {
 		o.Traffic = TrafficPhased
@@ -147,7 +170,7 @@ func (r *runner) finish(ctx context.Context) {
 	d, rep := r.d, r.rep
 	// A failed runbook keeps its run directory: its output is the evidence;
 	// so does a drill that passed a deadline: its member logs are.
-	keep := r.o.Keep || rep.Deadline != nil || r.flooded || r.nonLinear
+	keep := r.o.Keep || rep.Deadline != nil || r.flooded || r.nonLinear || r.keepEvidence
 	if rb, ok := r.sc.Recovery.(recovery.Runbook); ok {
 		for _, phase := range []string{"backup", "restore"} {
 			if p := rb.LogPath(d, phase); fileExists(p) {
@@ -224,6 +247,11 @@ type runner struct {
 	flooded bool
 	// nonLinear: the history is not linearizable (its view is evidence).
 	nonLinear bool
+	// keepEvidence: a member did not come up on a new version (its data
+	// dir is evidence); refused: on a path declared unsupported, as
+	// expected.
+	keepEvidence bool
+	refused      bool
 }
 
 // step runs one stage within its deadline, times it and records it. A stage
@@ -341,6 +369,13 @@ func (r *runner) pipeline(ctx context.Context) error {
 	if err := r.run(ctx, steps); err != nil {
 		return err
 	}
+	if r.refused {
+		// etcd refused a path declared unsupported: nothing was upgraded
+		// to recover or verify as such, but the members still up must
+		// hold every acknowledged write.
+		r.stopTraffic()
+		return r.run(ctx, []stage{{"verify-survivors", r.verifySurvivors}})
+	}
 	if r.outcome.Cluster == nil {
 		// The recovery refused its backup, as the scenario wants: nothing
 		// to write to or verify.
@@ -370,6 +405,9 @@ func (r *runner) run(ctx context.Context, stages []stage) error {
 		}
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("interrupted after step %s: %w", s.name, err)
+		}
+		if r.refused {
+			return nil
 		}
 	}
 	return nil

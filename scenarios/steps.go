@@ -81,10 +81,11 @@ func (r *runner) write(ctx context.Context, phase string, n int) (string, error)
 		progress = func(done int) { r.o.Progress(phase, done, n) }
 	}
 	st, err := r.workload.Run(ctx, cli, n, progress)
-	if phase == "workload" {
+	switch phase {
+	case "workload":
 		r.rep.Workload.BeforeSnapshot = st.Total()
 		r.rep.Workload.AckedPerSecond = st.PerSecond()
-	} else {
+	case "workload-after-snapshot":
 		r.rep.Workload.AfterSnapshot = st.Total()
 	}
 	r.rep.Workload.Writes += st.Total()
@@ -172,7 +173,7 @@ func (r *runner) syncMember(ctx context.Context, m backend.Member) error {
 
 // faultEnv is what the fault acts on.
 func (r *runner) faultEnv() faults.Env {
-	return faults.Env{Drill: r.d, Cluster: r.cluster, Snapshot: r.snapshot, Ledger: r.ledger()}
+	return faults.Env{Drill: r.d, Cluster: r.cluster, Snapshot: r.snapshot, Ledger: r.ledger(), Checkpoint: r.checkpoint}
 }
 
 // recoveryEnv is what the recovery works from.
@@ -213,6 +214,7 @@ func (r *runner) inject(ctx context.Context) (string, error) {
 		cancel()
 	}
 	e, err := r.sc.Fault.Inject(ctx, r.faultEnv())
+	err = r.upgradeRefused(err)
 	r.effect = e
 	r.rep.Fault = &report.Fault{Name: e.Fault, Members: e.Members, At: e.At, Detail: e.Detail}
 	return e.Detail, err

@@ -26,6 +26,9 @@ func TestReplayCommandRunsTheSameDrill(t *testing.T) {
 			o.Workload.ValueSize = 300
 		},
 		func(o *scenarios.Options) { o.Backend, o.EtcdVersion, o.UpgradeTo = "process", "3.5", "3.6" },
+		func(o *scenarios.Options) {
+			o.Backend, o.EtcdVersion, o.UpgradeTo, o.Path, o.HopWrites = "process", "3.5", "3.7", []string{"3.5", "3.6", "3.7"}, 40
+		},
 	} {
 		want := scenarios.DefaultOptions()
 		tweak(&want)
@@ -39,7 +42,8 @@ func TestReplayCommandRunsTheSameDrill(t *testing.T) {
 		got := rf.opts
 		if got.Backend != want.Backend || got.Members != want.Members || got.Keys != want.Keys || got.Seed != want.Seed ||
 			got.EtcdVersion != want.EtcdVersion || got.RestoreVersion != want.RestoreVersion || got.UpgradeTo != want.UpgradeTo ||
-			got.Migrate != want.Migrate || got.Timing != want.Timing || got.Workload.ValueSize != want.Workload.ValueSize {
+			got.Migrate != want.Migrate || got.Timing != want.Timing || got.Workload.ValueSize != want.Workload.ValueSize ||
+			strings.Join(got.Path, ",") != strings.Join(want.Path, ",") || got.HopWrites != want.HopWrites {
 			t.Errorf("%s\n gives %+v\n want %+v", line, got, want)
 		}
 	}

@@ -39,7 +39,18 @@ func newRunFlags() (*flag.FlagSet, *runFlags) {
 	fs.StringVar(&o.Image, "image", "", "etcd image of the container backend (default: etcd-drill/etcd:VERSION, built from the binaries)")
 	fs.StringVar(&o.EtcdVersion, "etcd-version", "", "etcd version X.Y or X.Y.Z to run on the process and container backends (default: the pinned one; others: make bins-all)")
 	fs.StringVar(&o.RestoreVersion, "restore-version", "", "restore the snapshot with this etcd version's etcdutl and serve it on its etcd (process backend; see etcd-drill matrix)")
-	fs.StringVar(&o.UpgradeTo, "to", "", "upgrade/* scenarios: the etcd version X.Y[.Z] to upgrade --etcd-version's cluster to (process backend; make bins-all)")
+	fs.StringVar(&o.EtcdVersion, "from", "", "upgrade/* and downgrade/* scenarios: the etcd version X.Y[.Z] the cluster starts on (the same as --etcd-version)")
+	fs.StringVar(&o.UpgradeTo, "to", "", "upgrade/* and downgrade/* scenarios: the etcd version X.Y[.Z] to move the cluster to in place (process backend; make bins-all)")
+	fs.Func("path", "upgrade/hops: every version X.Y[.Z] the cluster goes through, its own first, comma-separated (default: --from, every line between, --to)", func(s string) error {
+		o.Path = nil
+		for _, v := range strings.Split(s, ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				o.Path = append(o.Path, v)
+			}
+		}
+		return nil
+	})
+	fs.IntVar(&o.HopWrites, "hop-writes", o.HopWrites, "upgrade/* and downgrade/*: writes acknowledged after each hop, before its check")
 	fs.BoolVar(&o.Migrate, "migrate", false, "with --restore-version of an older line: migrate each restored data dir down to it with --etcd-version's etcdutl first (the operator's way down)")
 	fs.StringVar(&o.BinDir, "bin-dir", "", "directory of the etcd, etcdctl and etcdutl binaries (default: $ETCD_DRILL_BIN_DIR, else bin/ here or above, else PATH)")
 	fs.IntVar(&o.Members, "members", o.Members, "cluster size, 1 to 9")

@@ -226,6 +226,9 @@ type Report struct {
 	Leases *Leases `json:"leases,omitempty"`
 	// Linearizability is the check of the ledgered history, if it ran.
 	Linearizability *Linearizability `json:"linearizability,omitempty"`
+	// Upgrade is what an upgrade or downgrade in place did, if the drill
+	// was one.
+	Upgrade *Upgrade `json:"upgrade,omitempty"`
 	// RunbookLogs are the outputs of an operator's runbook, kept when the
 	// drill fails.
 	RunbookLogs []string `json:"runbook_logs,omitempty"`
@@ -291,6 +294,71 @@ func (r *Report) SetDeadline(d Deadline) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.Deadline = &d
+}
+
+// Upgrade is an upgrade or downgrade in place: the versions it took the
+// cluster through, the ledger's check at every stage, and what etcd did
+// wrong on the way.
+type Upgrade struct {
+	// Path is the versions, the cluster's own first.
+	Path        []string     `json:"path"`
+	Checkpoints []Checkpoint `json:"checkpoints"`
+	// Findings are members that did not come up on a version, with the
+	// evidence.
+	Findings []UpgradeFinding `json:"findings,omitempty"`
+	// Unsupported is the catalogue's declaration that this path is not
+	// one etcd supports, with its reason and reference: etcd refusing it
+	// is then what the drill expects, not a failure.
+	Unsupported string `json:"unsupported,omitempty"`
+	// RefusedAsDeclared: etcd refused the path, which is declared
+	// unsupported; the members still up were checked.
+	RefusedAsDeclared bool `json:"refused_as_declared,omitempty"`
+}
+
+// Checkpoint is the check of every acknowledged write at one stage of an
+// upgrade, while the writers went on.
+type Checkpoint struct {
+	Stage    string `json:"stage"`
+	Revision int64  `json:"revision"`
+	// Expected and Held count the keys the ledger wants at the revision and
+	// the keys there.
+	Expected         int     `json:"expected"`
+	Held             int     `json:"held"`
+	Lost             int     `json:"lost"`
+	Resurrected      int     `json:"resurrected"`
+	RevisionMismatch int     `json:"revision_mismatch"`
+	Indeterminate    int     `json:"indeterminate"`
+	Seconds          float64 `json:"seconds"`
+	Passed           bool    `json:"passed"`
+}
+
+// UpgradeFinding is a member that did not come up on a version it was moved
+// to: it panicked, refused to start, or never became healthy.
+type UpgradeFinding struct {
+	Name    string `json:"name"`
+	Member  string `json:"member"`
+	Version string `json:"version"`
+	// From is the version it ran before; Stage where on the path it was.
+	From  string `json:"from"`
+	Stage string `json:"stage,omitempty"`
+	// Message is etcd's own: its panic, else its last fatal or error log
+	// line, else what the harness saw; Caller is the panic's.
+	Message string `json:"message"`
+	Caller  string `json:"caller,omitempty"`
+	Log     string `json:"log"`
+	// DataDir is the member's data dir, kept for a post-mortem.
+	DataDir string `json:"data_dir"`
+	Replay  string `json:"replay"`
+}
+
+// AddCheckpoint records an upgrade's check of the ledger.
+func (r *Report) AddCheckpoint(c Checkpoint) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.Upgrade == nil {
+		r.Upgrade = &Upgrade{}
+	}
+	r.Upgrade.Checkpoints = append(r.Upgrade.Checkpoints, c)
 }
 
 // Hazard is a dangerous outcome of an operator's mistake, found and named.

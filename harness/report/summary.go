@@ -39,6 +39,10 @@ func (r *Report) WriteSummary(w io.Writer, withSteps bool) {
 			k.Acknowledged, k.Expected, k.Restored, k.Lost, k.Resurrected, k.Indeterminate)
 		fmt.Fprintf(w, "recovery: RTO %.3fs (%.3fs of it the procedure), RPO %d acknowledged writes not kept (checked against %s)\n",
 			r.RTOSeconds, r.RecoverySeconds, r.RPO.AcknowledgedNotKept, r.RPO.Baseline)
+	} else if u := r.Upgrade; u != nil && u.RefusedAsDeclared && len(u.Checkpoints) > 0 {
+		c := u.Checkpoints[len(u.Checkpoints)-1]
+		fmt.Fprintf(w, "keys:     acknowledged %d; at %s: expected %d, held %d, lost %d, resurrected %d, revisions rewritten %d\n",
+			k.Acknowledged, c.Stage, c.Expected, c.Held, c.Lost, c.Resurrected, c.RevisionMismatch)
 	} else if len(r.Failures) == 0 {
 		fmt.Fprintf(w, "keys:     not verified: no recovered cluster, as the scenario expects (%d writes acknowledged)\n", k.Acknowledged)
 	} else {
@@ -71,6 +75,25 @@ func (r *Report) WriteSummary(w io.Writer, withSteps bool) {
 	for _, p := range r.Panics {
 		fmt.Fprintf(w, "panic:    %s: %s\n", p.Member, p.Message)
 	}
+	if u := r.Upgrade; u != nil {
+		passed := 0
+		for _, c := range u.Checkpoints {
+			if c.Passed {
+				passed++
+			}
+		}
+		fmt.Fprintf(w, "upgrade:  %s; ledger checked at %d stages, %d held every acknowledged write\n", strings.Join(u.Path, " -> "), len(u.Checkpoints), passed)
+		for _, f := range u.Findings {
+			fmt.Fprintf(w, "          %s: %s on %s (from %s)%s: %s", f.Name, f.Member, f.Version, f.From, inStage(f.Stage), f.Message)
+			if f.Caller != "" {
+				fmt.Fprintf(w, " at %s", f.Caller)
+			}
+			fmt.Fprintf(w, "; data dir %s; replay: %s\n", f.DataDir, f.Replay)
+		}
+		if u.RefusedAsDeclared {
+			fmt.Fprintf(w, "          etcd refused this path, declared unsupported: %s\n", u.Unsupported)
+		}
+	}
 	for i, f := range r.Findings {
 		if i == 5 {
 			fmt.Fprintf(w, "          ... %d more findings in the report\n", len(r.Findings)-5)
@@ -87,6 +110,10 @@ func (r *Report) WriteSummary(w io.Writer, withSteps bool) {
 	if r.Kept && r.RunDir != "" {
 		fmt.Fprintf(w, "kept:     %s\n", r.RunDir)
 	}
+	if r.Passed && r.Upgrade != nil && r.Upgrade.RefusedAsDeclared {
+		fmt.Fprintf(w, "REFUSED AS DECLARED %s in %.2fs: no acknowledged write lost\n", r.Scenario, r.Seconds)
+		return
+	}
 	if r.Passed {
 		fmt.Fprintf(w, "PASS %s in %.2fs\n", r.Scenario, r.Seconds)
 		return
@@ -95,4 +122,11 @@ func (r *Report) WriteSummary(w io.Writer, withSteps bool) {
 	for _, f := range r.Failures {
 		fmt.Fprintf(w, "  - %s\n", f)
 	}
+}
+
+func inStage(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " in " + s
 }

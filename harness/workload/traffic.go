@@ -28,6 +28,9 @@ type Traffic struct {
 	// nanoseconds since start.
 	every time.Duration
 	next  atomic.Int64
+	// sent is, for each writer, when its write in flight was sent, in
+	// nanoseconds since start (0: none in flight).
+	sent []atomic.Int64
 }
 
 // target is where writers send: a client, the epoch it stands for, and a
@@ -48,20 +51,20 @@ const Backoff = 400 * time.Millisecond
 // takes them).
 func (w *Workload) Start(ctx context.Context, cli *clientv3.Client, rate int) *Traffic {
 	tctx, stop := context.WithCancel(ctx)
-	tr := &Traffic{w: w, stop: stop, done: make(chan struct{}), start: time.Now()}
+	tr := &Traffic{w: w, stop: stop, done: make(chan struct{}), start: time.Now(), sent: make([]atomic.Int64, len(w.writers))}
 	if rate > 0 {
 		tr.every = time.Second / time.Duration(rate)
 	}
 	tr.Point(cli, Old)
 	var wg sync.WaitGroup
-	for _, wr := range w.writers {
-		wg.Go(func() { tr.writer(tctx, wr) })
+	for i, wr := range w.writers {
+		wg.Go(func() { tr.writer(tctx, wr, &tr.sent[i]) })
 	}
 	go func() { wg.Wait(); close(tr.done) }()
 	return tr
 }
 
-func (tr *Traffic) writer(ctx context.Context, wr *writer) {
+func (tr *Traffic) writer(ctx context.Context, wr *writer, sent *atomic.Int64) {
 	misses := 0
 	for ctx.Err() == nil {
 		k := wr.nextSize(tr.w.cfg)
@@ -72,7 +75,9 @@ func (tr *Traffic) writer(ctx context.Context, wr *writer) {
 		// A write sent to a target that is then replaced ends at once, as
 		// its answer would never be read: no answer, indeterminate.
 		wctx, cancel := mergeCancel(ctx, tg.ctx)
+		sent.Store(max(int64(time.Since(tr.start)), 1))
 		ops := tr.w.turn(wctx, tg.cli, tg.epoch, wr, k, &tr.t)
+		sent.Store(0)
 		cancel()
 		if ops[0].Outcome == Acknowledged {
 			misses = 0
@@ -152,6 +157,34 @@ func (tr *Traffic) WaitAcked(ctx context.Context, e Epoch, n int) error {
 		}
 	}
 	return nil
+}
+
+// Settle waits until no write sent before t is still without an outcome in
+// the ledger, until ctx ends. A keyspace read at a revision, then Settle
+// from the time of the read: every write that revision holds is in the
+// ledger, acknowledged or in doubt, while the writers go on.
+func (tr *Traffic) Settle(ctx context.Context, t time.Time) error {
+	since := int64(t.Sub(tr.start))
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		busy := 0
+		for i := range tr.sent {
+			if s := tr.sent[i].Load(); s != 0 && s <= since {
+				busy++
+			}
+		}
+		if busy == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d writes sent before %s still without an answer: %w", busy, t.Format(time.TimeOnly), context.Cause(ctx))
+		case <-tr.done:
+			return nil
+		case <-tick.C:
+		}
+	}
 }
 
 // Stop stops every writer, waits until each write sent has an outcome in

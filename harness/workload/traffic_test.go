@@ -2,6 +2,8 @@ package workload
 
 import (
 	"context"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,5 +64,23 @@ func TestTrafficMovesToTheRecoveredCluster(t *testing.T) {
 	// At 2,000 writes a second, with a second's slack for the start.
 	if max := int(st.Elapsed.Seconds()*rate) + rate; st.Total() > max {
 		t.Fatalf("%d writes in %v: more than the rate of %d/s allows", st.Total(), st.Elapsed, rate)
+	}
+}
+
+// TestSettleWaitsForWritesSentBefore: a write sent before the time asked
+// holds Settle until it has its outcome; one sent after does not.
+func TestSettleWaitsForWritesSentBefore(t *testing.T) {
+	tr := &Traffic{start: time.Now().Add(-time.Second), sent: make([]atomic.Int64, 2), done: make(chan struct{})}
+	at := time.Now()
+	tr.sent[0].Store(int64(at.Sub(tr.start)) - 1) // sent before at, in flight
+	tr.sent[1].Store(int64(at.Sub(tr.start)) + 1) // sent after at
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := tr.Settle(ctx, at); err == nil || !strings.Contains(err.Error(), "1 writes sent before") {
+		t.Fatalf("Settle with a write in flight since before: %v, want it to wait past the deadline", err)
+	}
+	go func() { time.Sleep(20 * time.Millisecond); tr.sent[0].Store(0) }()
+	if err := tr.Settle(context.Background(), at); err != nil {
+		t.Fatalf("Settle once the write has its outcome: %v", err)
 	}
 }
