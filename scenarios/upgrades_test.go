@@ -159,3 +159,28 @@ func TestUpgradeRefusedOnlyAsDeclared(t *testing.T) {
 		})
 	}
 }
+
+// TestUpgradePath: --path as given; else --from and --to, with every line
+// between them as a hop for upgrade/hops only.
+func TestUpgradePath(t *testing.T) {
+	hops, rolling := Scenario{Upgrade: UpgradeHops}, Scenario{Upgrade: UpgradeRolling}
+	for _, tc := range []struct {
+		sc       Scenario
+		from, to string
+		path     []string
+		want     string
+	}{
+		{hops, "3.5", "3.7", nil, "3.5,3.6,3.7"},
+		{hops, "3.5.36", "3.8", nil, "3.5.36,3.6,3.7,3.8"},
+		{hops, "3.6", "3.7", nil, "3.6,3.7"},
+		{rolling, "3.5", "3.7", nil, "3.5,3.7"},
+		{hops, "", "", []string{"3.5", "3.7"}, "3.5,3.7"},
+		{rolling, "", "", nil, ""},
+		{hops, "3.7", "4.0", nil, "3.7,4.0"},
+	} {
+		o := Options{EtcdVersion: tc.from, UpgradeTo: tc.to, Path: tc.path}
+		if got := strings.Join(o.upgradePath(tc.sc), ","); got != tc.want {
+			t.Errorf("%s --from %s --to %s --path %v: %s, want %s", tc.sc.Upgrade, tc.from, tc.to, tc.path, got, tc.want)
+		}
+	}
+}

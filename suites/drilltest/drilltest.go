@@ -59,6 +59,21 @@ func RunFailing(ctx context.Context, name string, o scenarios.Options) *report.R
 	return rep
 }
 
+// RunRefusedAsDeclared runs an upgrade scenario on a path the catalogue
+// declares unsupported: etcd must refuse it, the drill record that as
+// declared, keep its run directory (the fallen members' data dirs are
+// evidence) and pass; nothing else may be left behind.
+func RunRefusedAsDeclared(ctx context.Context, name string, o scenarios.Options) *report.Report {
+	GinkgoHelper()
+	rep, err := run(ctx, name, o, true)
+	Expect(err).NotTo(HaveOccurred(), "drill %s", name)
+	Expect(rep.Passed).To(BeTrue(), "%v", rep.Failures)
+	Expect(rep.Upgrade).NotTo(BeNil())
+	Expect(rep.Upgrade.RefusedAsDeclared).To(BeTrue(), "etcd refused the path as declared")
+	Expect(rep.Kept).To(BeTrue(), "the fallen members' data dirs are kept")
+	return rep
+}
+
 func run(ctx context.Context, name string, o scenarios.Options, mayKeep bool) (*report.Report, error) {
 	GinkgoHelper()
 	SkipWithoutDocker(ctx, o.Backend)
