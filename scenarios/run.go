@@ -14,6 +14,7 @@ import (
 	"github.com/etcd-drill/etcd-drill/harness/backend"
 	"github.com/etcd-drill/etcd-drill/harness/backend/embedded"
 	"github.com/etcd-drill/etcd-drill/harness/bins"
+	"github.com/etcd-drill/etcd-drill/harness/logs"
 	"github.com/etcd-drill/etcd-drill/harness/report"
 	"github.com/etcd-drill/etcd-drill/harness/workload"
 	"github.com/etcd-drill/etcd-drill/recovery"
@@ -158,6 +159,7 @@ func (r *runner) assess() {
 		counts := r.workload.Ledger().Count()
 		r.rep.Keys.Acknowledged, r.rep.Keys.Failed = counts.Acknowledged, counts.Failed
 		r.rep.Workload.LedgerBytesPerWrite = r.workload.Ledger().BytesPerWrite()
+		r.rep.Rate = rateOf(r.workload.Ledger().Ops(), r.rep.Started, time.Now())
 	}
 	r.collectMembers()
 	r.checkPanics()
@@ -290,7 +292,7 @@ func (r *runner) step(ctx context.Context, name string, f func(ctx context.Conte
 	if de := deadlineOf(sctx, name); de != nil && res.err != nil {
 		res.err = r.deadlinePassed(ctx, de, res.err)
 	}
-	s := report.Step{Name: name, Seconds: time.Since(start).Seconds(), Detail: res.detail}
+	s := report.Step{Name: name, Start: start.Sub(r.rep.Started).Seconds(), Seconds: time.Since(start).Seconds(), Detail: res.detail}
 	err := res.err
 	if err != nil {
 		s.Error = err.Error()
@@ -448,7 +450,8 @@ func (r *runner) collectMembers() {
 			select {
 			case <-m.Exited():
 				if x := m.ExitStatus(); x.Panic != "" {
-					r.rep.Panics = append(r.rep.Panics, report.Panic{Member: m.Name(), Message: x.Panic, Caller: x.PanicCaller})
+					r.rep.Panics = append(r.rep.Panics, report.Panic{Member: m.Name(), Message: x.Panic, Caller: x.PanicCaller,
+						Log: m.LogPath(), Excerpt: logs.PanicExcerpt(m.LogPath(), 8, 12)})
 				}
 			default:
 			}

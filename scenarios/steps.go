@@ -225,6 +225,7 @@ func (r *runner) confirm(ctx context.Context) (string, error) {
 	r.effect = e
 	r.confirmed = time.Now()
 	r.rep.Fault.QuorumLost, r.rep.Fault.Detail, r.rep.Fault.Members = e.QuorumLost, e.Detail, e.Members
+	r.rep.Fault.ConfirmedAt = r.confirmed
 	if err != nil {
 		return e.Detail, err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"flag"
 	"fmt"
@@ -299,43 +298,19 @@ func (cfg *matrixConfig) write(cells []matrixCell) error {
 		}
 	}
 	if cfg.junitPath != "" {
-		type failure struct {
-			Message string `xml:"message,attr"`
-			Text    string `xml:",chardata"`
-		}
-		type skipped struct {
-			Message string `xml:"message,attr"`
-		}
-		type testcase struct {
-			Name      string   `xml:"name,attr"`
-			Classname string   `xml:"classname,attr"`
-			Time      float64  `xml:"time,attr"`
-			Failure   *failure `xml:"failure,omitempty"`
-			Skipped   *skipped `xml:"skipped,omitempty"`
-		}
-		suite := struct {
-			XMLName  xml.Name   `xml:"testsuite"`
-			Name     string     `xml:"name,attr"`
-			Tests    int        `xml:"tests,attr"`
-			Failures int        `xml:"failures,attr"`
-			Cases    []testcase `xml:"testcase"`
-		}{Name: "etcd-drill matrix " + cfg.scenario, Tests: len(cells)}
+		suite := report.JUnitSuite{Name: "etcd-drill matrix " + cfg.scenario}
 		for _, c := range cells {
-			tc := testcase{Name: c.From + " -> " + c.To, Classname: cfg.scenario, Time: c.Seconds}
+			tc := report.JUnitCase{Name: c.From + " -> " + c.To, Classname: cfg.scenario, Time: c.Seconds}
 			switch {
 			case !c.ok():
-				suite.Failures++
-				tc.Failure = &failure{Message: c.Result, Text: c.Detail}
+				tc.Failure = report.Fail(c.Result, c.Detail)
 			case c.Result != "pass":
-				tc.Skipped = &skipped{Message: c.Result + " as declared incompatible: " + c.Declared + ": " + c.Detail}
+				tc.Skipped = &report.JUnitSkipped{Message: c.Result + " as declared incompatible: " + c.Declared + ": " + c.Detail}
 			}
-			suite.Cases = append(suite.Cases, tc)
+			suite.Time += c.Seconds
+			suite.Add(tc)
 		}
-		data, err := xml.MarshalIndent(suite, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(cfg.junitPath, append([]byte(xml.Header), append(data, '\n')...), 0o644); err != nil {
+		if err := report.WriteJUnit(cfg.junitPath, suite); err != nil {
 			return fmt.Errorf("write --junit: %w", err)
 		}
 	}

@@ -94,7 +94,7 @@ func TestMatrixSortsCells(t *testing.T) {
 				Failures int `xml:"failures,attr"`
 				Cases    []struct {
 					Skipped *struct{} `xml:"skipped"`
-				} `xml:"testcase"`
+				} `xml:"testsuite>testcase"`
 			}
 			data, err = os.ReadFile(junit)
 			if err == nil {

@@ -24,6 +24,7 @@ var errHelp = errors.New("help shown")
 type runFlags struct {
 	opts       scenarios.Options
 	reportPath string
+	junitPath  string
 }
 
 func newRunFlags() (*flag.FlagSet, *runFlags) {
@@ -80,6 +81,7 @@ func newRunFlags() (*flag.FlagSet, *runFlags) {
 	fs.Int64Var(&o.MaxLogBytes, "max-log-bytes", 0, "cap of each member log and runbook output: the head and the tail are kept (default 32 MiB)")
 	fs.DurationVar(&o.Timeout, "timeout", 0, "bound on the whole drill (default: the sum of its steps' deadlines, which follow from --keys, --members and --election; see README)")
 	fs.StringVar(&rf.reportPath, "report", "", "write the JSON report to this file")
+	fs.StringVar(&rf.junitPath, "junit", "", "write a JUnit XML file: one testcase per step and per assertion, a failed one with its finding")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the run directory (data dirs, logs, snapshot) for a post-mortem")
 	fs.StringVar(&o.BaseDir, "workdir", "", "where to make the run directory (default: the system temp dir)")
 	fs.BoolVar(&o.NoFsync, "unsafe-no-fsync", false, "run members without fsync (faster, less real)")
@@ -133,9 +135,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 	if err := scenarios.Validate(sc, rf.opts); err != nil {
 		return 2, badInput("%v", err)
 	}
-	if rf.reportPath != "" {
-		if err := checkWritable(rf.reportPath); err != nil {
-			return 2, badInput("--report %s: %v", rf.reportPath, err)
+	for _, out := range []struct{ flag, path string }{{"--report", rf.reportPath}, {"--junit", rf.junitPath}} {
+		if out.path == "" {
+			continue
+		}
+		if err := checkWritable(out.path); err != nil {
+			return 2, badInput("%s %s: %v", out.flag, out.path, err)
 		}
 	}
 	if rf.opts.BaseDir != "" {
@@ -181,6 +186,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 	rep.WriteSummary(stdout, false)
 	if rf.reportPath != "" {
 		if err := rep.WriteFile(rf.reportPath); err != nil {
+			return 1, err
+		}
+	}
+	if rf.junitPath != "" {
+		if err := report.WriteJUnit(rf.junitPath, rep.JUnit()); err != nil {
 			return 1, err
 		}
 	}

@@ -68,6 +68,7 @@ type soakConfig struct {
 	// then bad input, not a note).
 	explicit bool
 	flakeLog string
+	junit    string
 	workDir  string
 	maxKeys  int
 	binDir   string
@@ -95,6 +96,7 @@ func newSoakFlags() (*flag.FlagSet, *soakConfig, *string) {
 	fs.StringVar(&cfg.glob, "scenarios", "*", "only scenarios whose name, or the part of it before the slash, matches this glob (path.Match): \"*\" all, \"quorum-loss\", \"*/snapshot-restore\"")
 	fs.StringVar(backends, "backend", defaultSoakBackends, "backends to choose from, comma-separated: "+strings.Join(scenarios.Backends(), ", "))
 	fs.StringVar(&cfg.flakeLog, "flake-log", "", "append every leak, hang and failure here (default: "+flakeLogName+" in --workdir, else in the system temp dir)")
+	fs.StringVar(&cfg.junit, "junit", "", "write a JUnit XML file: one testcase per drill, failed when it failed unexpectedly, hung or leaked")
 	fs.StringVar(&cfg.workDir, "workdir", "", "where the drills make their run directories (default: a fresh directory in the system temp dir, removed when empty)")
 	fs.IntVar(&cfg.maxKeys, "max-keys", defaultMaxKeys, "each drill writes a random number of keys from 100 to this")
 	fs.StringVar(&cfg.binDir, "bin-dir", "", "directory of the etcd, etcdctl and etcdutl binaries (see run --help)")
@@ -174,6 +176,11 @@ func (cfg *soakConfig) plan(ctx context.Context) (*soakPlan, error) {
 	if cfg.flakeLog != "" {
 		if err := checkWritable(cfg.flakeLog); err != nil {
 			return nil, badInput("--flake-log %s: %v", cfg.flakeLog, err)
+		}
+	}
+	if cfg.junit != "" {
+		if err := checkWritable(cfg.junit); err != nil {
+			return nil, badInput("--junit %s: %v", cfg.junit, err)
 		}
 	}
 	p := &soakPlan{runnable: map[string][]scenarios.Scenario{}, matched: len(matched)}
@@ -345,7 +352,38 @@ func soak(ctx context.Context, cfg *soakConfig, stdout io.Writer) (int, error) {
 			fmt.Fprintf(stdout, "work dir kept: %s (it holds what failed drills kept)\n", dir)
 		}
 	}
+	if cfg.junit != "" {
+		if err := report.WriteJUnit(cfg.junit, soakJUnit(cfg, drills)); err != nil {
+			fmt.Fprintf(stdout, "junit: %v\n", err)
+		}
+	}
 	return soakVerdict(ctx, stdout, cfg, drills, flakes, flakeLog), nil
+}
+
+// soakJUnit is the soak as a testsuite: one testcase per drill, failed when
+// it hung, leaked or failed unexpectedly, with its replay command.
+func soakJUnit(cfg *soakConfig, drills []*soakDrill) report.JUnitSuite {
+	s := report.JUnitSuite{Name: fmt.Sprintf("etcd-drill soak (seed %d, %d drills)", cfg.seed, len(drills))}
+	for _, d := range drills {
+		c := report.JUnitCase{Name: fmt.Sprintf("drill %d: %s on %s (seed %d)", d.index, d.sc.Name, d.o.Backend, d.o.Seed),
+			Classname: "etcd-drill.soak." + d.sc.Name, Time: d.seconds, SystemOut: "replay: " + scenarios.ReplayCommand(d.sc, d.o)}
+		if d.unexpected() {
+			var why []string
+			if d.rep != nil {
+				why = append(why, d.rep.Failures...)
+			}
+			if d.err != nil {
+				why = append(why, d.err.Error())
+			}
+			for _, l := range d.leaks {
+				why = append(why, "leak: "+l)
+			}
+			c.Failure = report.Fail(d.verdict, d.verdict+": "+strings.Join(why, "\n"))
+		}
+		s.Time += d.seconds
+		s.Add(c)
+	}
+	return s
 }
 
 // places are the soak's work dir (fresh: made for it, removed when empty)

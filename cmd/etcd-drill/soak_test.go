@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"net"
 	"os"
 	"os/exec"
@@ -187,7 +188,7 @@ func TestSoakHang(t *testing.T) {
 	flakeLog := filepath.Join(tmp, "flakes.log")
 	cfg := &soakConfig{
 		count: 2, seed: 3, glob: "quorum-loss/snapshot-restore", backends: []string{"embedded"},
-		flakeLog: flakeLog, workDir: work, maxKeys: 150,
+		flakeLog: flakeLog, workDir: work, maxKeys: 150, junit: filepath.Join(tmp, "soak.xml"),
 		args: []string{"etcd-drill", "soak", "--count", "2", "--seed", "3"},
 		tweak: func(o *scenarios.Options) {
 			o.StepDeadlines = map[string]time.Duration{"confirm-fault": time.Millisecond}
@@ -233,6 +234,30 @@ func TestSoakHang(t *testing.T) {
 	for _, m := range lines {
 		if !strings.Contains(log, "--seed "+m[7]) {
 			t.Errorf("flake log lacks the replay of seed %s", m[7])
+		}
+	}
+	// The JUnit file has each drill as a failed testcase with its replay.
+	var junit struct {
+		Failures int `xml:"failures,attr"`
+		Cases    []struct {
+			Name    string `xml:"name,attr"`
+			Out     string `xml:"system-out"`
+			Failure *struct {
+				Type string `xml:"type,attr"`
+			} `xml:"failure"`
+		} `xml:"testsuite>testcase"`
+	}
+	if b, err := os.ReadFile(cfg.junit); err != nil {
+		t.Error(err)
+	} else if err := xml.Unmarshal(b, &junit); err != nil {
+		t.Errorf("JUnit: %v\n%s", err, b)
+	} else if junit.Failures != 2 || len(junit.Cases) != 2 {
+		t.Errorf("JUnit: %d failures of %d testcases, want 2 of 2\n%s", junit.Failures, len(junit.Cases), b)
+	} else {
+		for _, c := range junit.Cases {
+			if c.Failure == nil || c.Failure.Type != "HANG" || !strings.Contains(c.Out, "replay: etcd-drill run quorum-loss/snapshot-restore") {
+				t.Errorf("testcase %+v: want a HANG failure and the replay", c)
+			}
 		}
 	}
 	// The drills kept their run dirs (a deadline keeps the member logs):

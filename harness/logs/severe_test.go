@@ -37,3 +37,30 @@ func TestLastSevere(t *testing.T) {
 		})
 	}
 }
+
+// TestPanicExcerpt: the lines before a panic, the panic and the lines after
+// it; nothing for a log without one.
+func TestPanicExcerpt(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, lines ...string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p := write("m1.log", "a", "b", "c", `{"level":"panic","msg":"boom"}`, "d", "e", "f")
+	if got := strings.Join(PanicExcerpt(p, 2, 2), ","); got != `b,c,{"level":"panic","msg":"boom"},d,e` {
+		t.Errorf("excerpt %q", got)
+	}
+	p = write("m2.log", "x", "panic: runtime error", "", "goroutine 1 [running]:", "main.f()")
+	if got := strings.Join(PanicExcerpt(p, 5, 10), ","); got != "x,panic: runtime error,,goroutine 1 [running]:,main.f()" {
+		t.Errorf("go panic excerpt %q", got)
+	}
+	if got := PanicExcerpt(write("m3.log", "a", "b"), 5, 5); got != nil {
+		t.Errorf("no panic: %q", got)
+	}
+	if got := PanicExcerpt(filepath.Join(dir, "none.log"), 5, 5); got != nil {
+		t.Errorf("no log: %q", got)
+	}
+}

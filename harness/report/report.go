@@ -129,6 +129,20 @@ type Fault struct {
 	At         time.Time `json:"at"`
 	QuorumLost bool      `json:"quorum_lost"`
 	Detail     string    `json:"detail,omitempty"`
+	// ConfirmedAt is when the fault was proved in force.
+	ConfirmedAt time.Time `json:"confirmed_at,omitzero"`
+}
+
+// Rate is the writes over time, in buckets of BucketSeconds from the
+// drill's start: those acknowledged by the old cluster and by the
+// recovered one (when they answered), those that failed (when they
+// answered), and those left in doubt (when they were sent).
+type Rate struct {
+	BucketSeconds float64 `json:"bucket_seconds"`
+	Old           []int   `json:"old"`
+	Recovered     []int   `json:"recovered"`
+	Failed        []int   `json:"failed"`
+	Indeterminate []int   `json:"indeterminate"`
 }
 
 // Panic is a member's panic, read from its log or exit.
@@ -136,11 +150,16 @@ type Panic struct {
 	Member  string `json:"member"`
 	Message string `json:"message"`
 	Caller  string `json:"caller,omitempty"`
+	// Log is the member's log; Excerpt its lines up to the panic.
+	Log     string   `json:"log,omitempty"`
+	Excerpt []string `json:"excerpt,omitempty"`
 }
 
 // Step is one stage of the pipeline and its wall time.
 type Step struct {
-	Name    string  `json:"name"`
+	Name string `json:"name"`
+	// Start is when it began, in seconds from the drill's start.
+	Start   float64 `json:"start"`
 	Seconds float64 `json:"seconds"`
 	Error   string  `json:"error"`
 	Detail  string  `json:"detail,omitempty"`
@@ -226,6 +245,8 @@ type Report struct {
 	Leases *Leases `json:"leases,omitempty"`
 	// Linearizability is the check of the ledgered history, if it ran.
 	Linearizability *Linearizability `json:"linearizability,omitempty"`
+	// Rate is the writes over time, for the timeline.
+	Rate *Rate `json:"rate,omitempty"`
 	// Upgrade is what an upgrade or downgrade in place did, if the drill
 	// was one.
 	Upgrade *Upgrade `json:"upgrade,omitempty"`
