@@ -70,6 +70,7 @@ func newRunner(ctx context.Context, sc Scenario, o Options) (*runner, error) {
 	}
 	rep := report.New(sc.Name, be.Name(), o.Members, o.Seed)
 	rep.RunID = run
+	rep.Replay = ReplayCommand(sc, o)
 	rep.Description = sc.Description
 	rep.EtcdVersion = be.EtcdVersion()
 	d, err := harness.NewDrill(o.BaseDir, be, o.Members)
@@ -203,9 +204,14 @@ func (r *runner) finish(ctx context.Context) {
 	}
 	rep.Finish()
 	if keep {
+		// The evidence of a kept run: its report, its timeline picture and
+		// its page (etcd-drill report re-renders them).
 		if err := rep.WriteFile(d.RunDir + "/report.json"); err != nil {
 			rep.Fail("%v", err)
 			rep.Finish()
+		}
+		if err := os.WriteFile(d.RunDir+"/timeline.svg", rep.TimelineSVG(), 0o644); err != nil {
+			rep.Note("the timeline picture was not written: " + err.Error())
 		}
 	}
 }

@@ -94,6 +94,9 @@ usage:
   etcd-drill cleanup                   remove containers and networks that killed runs left behind
   etcd-drill soak --count N --seed S   run N random drills in a row; report leaks, hangs, flakes (soak --help)
   etcd-drill matrix --from V,V --to V,V  restore each version's snapshot on each version (matrix --help)
+  etcd-drill report RUN_DIR            re-render a kept drill: summary, timeline picture, HTML page
+  etcd-drill help COMMAND              the flags of a command
+  etcd-drill --version                 etcd-drill's version and the etcd versions it runs
 
 exit status: 0 passed, 1 an assertion failed, 2 bad input
 `
@@ -110,8 +113,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdList(args[1:], stdout)
 	case "cleanup":
 		err = cmdCleanup(ctx, args[1:], stdout)
-	case "run", "soak", "matrix":
-		cmd := map[string]func(context.Context, []string, io.Writer, io.Writer) (int, error){"run": cmdRun, "soak": cmdSoak, "matrix": cmdMatrix}[args[0]]
+	case "version", "--version", "-version":
+		err = cmdVersion(args[1:], stdout)
+	case "run", "soak", "matrix", "report":
+		cmd := map[string]func(context.Context, []string, io.Writer, io.Writer) (int, error){"run": cmdRun, "soak": cmdSoak, "matrix": cmdMatrix, "report": cmdReport}[args[0]]
 		var code int
 		code, err = cmd(ctx, args[1:], stdout, stderr)
 		if c := interruptedCode(ctx); c != 0 && code != 2 {
@@ -124,10 +129,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return code
 		}
 	case "help", "-h", "--help":
+		if len(args) > 1 && args[0] == "help" {
+			switch args[1] {
+			case "run", "soak", "matrix", "report":
+				return run(ctx, []string{args[1], "--help"}, stdout, stderr)
+			}
+			err = badInput("help %s: no such command (want run, soak, matrix or report)", args[1])
+			break
+		}
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		err = badInput("unknown command %q (want list, run, soak, matrix or cleanup)", args[0])
+		err = badInput("unknown command %q (want list, run, soak, matrix, report or cleanup)", args[0])
 	}
 	var ue usageError
 	switch {

@@ -25,6 +25,7 @@ type runFlags struct {
 	opts       scenarios.Options
 	reportPath string
 	junitPath  string
+	htmlPath   string
 }
 
 func newRunFlags() (*flag.FlagSet, *runFlags) {
@@ -81,6 +82,7 @@ func newRunFlags() (*flag.FlagSet, *runFlags) {
 	fs.Int64Var(&o.MaxLogBytes, "max-log-bytes", 0, "cap of each member log and runbook output: the head and the tail are kept (default 32 MiB)")
 	fs.DurationVar(&o.Timeout, "timeout", 0, "bound on the whole drill (default: the sum of its steps' deadlines, which follow from --keys, --members and --election; see README)")
 	fs.StringVar(&rf.reportPath, "report", "", "write the JSON report to this file")
+	fs.StringVar(&rf.htmlPath, "html", "", "write a self-contained HTML page of the drill: verdict, steps, timeline, findings, panics with their logs")
 	fs.StringVar(&rf.junitPath, "junit", "", "write a JUnit XML file: one testcase per step and per assertion, a failed one with its finding")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the run directory (data dirs, logs, snapshot) for a post-mortem")
 	fs.StringVar(&o.BaseDir, "workdir", "", "where to make the run directory (default: the system temp dir)")
@@ -135,7 +137,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 	if err := scenarios.Validate(sc, rf.opts); err != nil {
 		return 2, badInput("%v", err)
 	}
-	for _, out := range []struct{ flag, path string }{{"--report", rf.reportPath}, {"--junit", rf.junitPath}} {
+	for _, out := range []struct{ flag, path string }{{"--report", rf.reportPath}, {"--junit", rf.junitPath}, {"--html", rf.htmlPath}} {
 		if out.path == "" {
 			continue
 		}
@@ -191,6 +193,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 	}
 	if rf.junitPath != "" {
 		if err := report.WriteJUnit(rf.junitPath, rep.JUnit()); err != nil {
+			return 1, err
+		}
+	}
+	if rf.htmlPath != "" {
+		if err := writePictures(rep, "", rf.htmlPath); err != nil {
 			return 1, err
 		}
 	}

@@ -4,6 +4,7 @@ package report
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -133,8 +134,9 @@ type Fault struct {
 	ConfirmedAt time.Time `json:"confirmed_at,omitzero"`
 }
 
-// Rate is the writes over time, in buckets of BucketSeconds from the
-// drill's start: those acknowledged by the old cluster and by the
+// Rate is every ledgered write over time (the leases' and the probes'
+// included, so its sums may pass the traffic's counts), in buckets of
+// BucketSeconds from the drill's start: those acknowledged by the old cluster and by the
 // recovered one (when they answered), those that failed (when they
 // answered), and those left in doubt (when they were sent).
 type Rate struct {
@@ -191,7 +193,9 @@ type Report struct {
 	Scenario string `json:"scenario"`
 	// RunID names the drill in the labels of what it made outside its run
 	// directory (containers, networks).
-	RunID       string `json:"run_id"`
+	RunID string `json:"run_id"`
+	// Replay is the command that runs the drill again.
+	Replay      string `json:"replay,omitempty"`
 	Description string `json:"description,omitempty"`
 	Backend     string `json:"backend"`
 	EtcdVersion string `json:"etcd_version"`
@@ -422,6 +426,22 @@ func (r *Report) Finish() {
 	defer r.mu.Unlock()
 	r.Passed = len(r.Failures) == 0
 	r.Seconds = time.Since(r.Started).Seconds()
+}
+
+// Read reads a report WriteFile wrote.
+func Read(path string) (*Report, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Report
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("not a drill's report: %w", err)
+	}
+	if r.Scenario == "" || r.Started.IsZero() {
+		return nil, errors.New("not a drill's report: no scenario or start time")
+	}
+	return &r, nil
 }
 
 // WriteFile writes the report as indented JSON, atomically.
