@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// writeLog writes lines as the log dir/name and returns its path.
-func writeLog(t *testing.T, dir, name string, lines ...string) string {
+// writeLines writes lines as the log dir/name and returns its path.
+func writeLines(t *testing.T, dir, name string, lines ...string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
@@ -19,7 +19,7 @@ func writeLog(t *testing.T, dir, name string, lines ...string) string {
 
 func TestLastSevere(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name string, lines ...string) string { return writeLog(t, dir, name, lines...) }
+	write := func(name string, lines ...string) string { return writeLines(t, dir, name, lines...) }
 	for _, tc := range []struct {
 		name, path, want string
 		ok               bool
@@ -46,7 +46,7 @@ func TestLastSevere(t *testing.T) {
 // it; nothing for a log without one.
 func TestPanicExcerpt(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name string, lines ...string) string { return writeLog(t, dir, name, lines...) }
+	write := func(name string, lines ...string) string { return writeLines(t, dir, name, lines...) }
 	p := write("m1.log", "a", "b", "c", `{"level":"panic","msg":"boom"}`, "d", "e", "f")
 	if got := strings.Join(PanicExcerpt(p, 2, 2), ","); got != `b,c,{"level":"panic","msg":"boom"},d,e` {
 		t.Errorf("excerpt %q", got)
