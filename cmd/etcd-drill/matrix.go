@@ -300,14 +300,14 @@ func (cfg *matrixConfig) write(cells []matrixCell) error {
 	if cfg.junitPath != "" {
 		suite := report.JUnitSuite{Name: "etcd-drill matrix " + cfg.scenario}
 		for _, c := range cells {
-			tc := report.JUnitCase{Name: c.From + " -> " + c.To, Classname: cfg.scenario, Time: c.Seconds}
+			tc := report.JUnitCase{Name: c.From + " -> " + c.To, Classname: cfg.scenario, Time: report.Seconds(c.Seconds)}
 			switch {
 			case !c.ok():
 				tc.Failure = report.Fail(c.Result, c.Detail)
 			case c.Result != "pass":
 				tc.Skipped = &report.JUnitSkipped{Message: c.Result + " as declared incompatible: " + c.Declared + ": " + c.Detail}
 			}
-			suite.Time += c.Seconds
+			suite.Time += report.Seconds(c.Seconds)
 			suite.Add(tc)
 		}
 		if err := report.WriteJUnit(cfg.junitPath, suite); err != nil {

@@ -366,7 +366,7 @@ func soakJUnit(cfg *soakConfig, drills []*soakDrill) report.JUnitSuite {
 	s := report.JUnitSuite{Name: fmt.Sprintf("etcd-drill soak (seed %d, %d drills)", cfg.seed, len(drills))}
 	for _, d := range drills {
 		c := report.JUnitCase{Name: fmt.Sprintf("drill %d: %s on %s (seed %d)", d.index, d.sc.Name, d.o.Backend, d.o.Seed),
-			Classname: "etcd-drill.soak." + d.sc.Name, Time: d.seconds, SystemOut: "replay: " + scenarios.ReplayCommand(d.sc, d.o)}
+			Classname: "etcd-drill.soak." + d.sc.Name, Time: report.Seconds(d.seconds), SystemOut: "replay: " + scenarios.ReplayCommand(d.sc, d.o)}
 		if d.unexpected() {
 			var why []string
 			if d.rep != nil {
@@ -380,7 +380,7 @@ func soakJUnit(cfg *soakConfig, drills []*soakDrill) report.JUnitSuite {
 			}
 			c.Failure = report.Fail(d.verdict, d.verdict+": "+strings.Join(why, "\n"))
 		}
-		s.Time += d.seconds
+		s.Time += report.Seconds(d.seconds)
 		s.Add(c)
 	}
 	return s

@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -21,7 +22,7 @@ type JUnitSuite struct {
 	Failures  int         `xml:"failures,attr"`
 	Errors    int         `xml:"errors,attr"`
 	Skipped   int         `xml:"skipped,attr"`
-	Time      float64     `xml:"time,attr"`
+	Time      Seconds     `xml:"time,attr"`
 	Timestamp string      `xml:"timestamp,attr,omitempty"`
 	Cases     []JUnitCase `xml:"testcase"`
 }
@@ -30,7 +31,7 @@ type JUnitSuite struct {
 type JUnitCase struct {
 	Name      string        `xml:"name,attr"`
 	Classname string        `xml:"classname,attr"`
-	Time      float64       `xml:"time,attr"`
+	Time      Seconds       `xml:"time,attr"`
 	Failure   *JUnitFailure `xml:"failure,omitempty"`
 	Skipped   *JUnitSkipped `xml:"skipped,omitempty"`
 	SystemOut string        `xml:"system-out,omitempty"`
@@ -46,6 +47,22 @@ type JUnitFailure struct {
 // JUnitSkipped is why a testcase did not count.
 type JUnitSkipped struct {
 	Message string `xml:"message,attr"`
+}
+
+// Seconds is a time in JUnit: a decimal ("0.042"; schemas refuse Go's
+// "4.2e-02"), to the millisecond.
+type Seconds float64
+
+// MarshalXMLAttr writes s as a decimal.
+func (s Seconds) MarshalXMLAttr(name xml.Name) (xml.Attr, error) {
+	return xml.Attr{Name: name, Value: strconv.FormatFloat(float64(s), 'f', 3, 64)}, nil
+}
+
+// UnmarshalXMLAttr reads a decimal.
+func (s *Seconds) UnmarshalXMLAttr(a xml.Attr) error {
+	v, err := strconv.ParseFloat(a.Value, 64)
+	*s = Seconds(v)
+	return err
 }
 
 // Add appends a testcase and counts it.
@@ -77,7 +94,7 @@ func WriteJUnit(path string, suites ...JUnitSuite) error {
 		Failures int          `xml:"failures,attr"`
 		Errors   int          `xml:"errors,attr"`
 		Skipped  int          `xml:"skipped,attr"`
-		Time     float64      `xml:"time,attr"`
+		Time     Seconds      `xml:"time,attr"`
 		Suites   []JUnitSuite `xml:"testsuite"`
 	}{Suites: suites}
 	for _, s := range suites {
@@ -120,7 +137,7 @@ func (r *Report) JUnit() JUnitSuite {
 	defer r.mu.Unlock()
 	class := "etcd-drill." + r.Scenario + "." + r.Backend
 	s := JUnitSuite{Name: fmt.Sprintf("etcd-drill %s (%s, %d members, seed %d)", r.Scenario, r.Backend, r.Members, r.Seed),
-		Time: r.Seconds, Timestamp: r.Started.UTC().Format(time.RFC3339)}
+		Time: Seconds(r.Seconds), Timestamp: r.Started.UTC().Format(time.RFC3339)}
 	claimed := make([]bool, len(r.Failures))
 	claim := func(match func(string) bool) []string {
 		var out []string
@@ -133,7 +150,7 @@ func (r *Report) JUnit() JUnitSuite {
 		return out
 	}
 	for _, st := range r.Steps {
-		c := JUnitCase{Name: "step " + st.Name + " completes", Classname: class, Time: st.Seconds, SystemOut: st.Detail}
+		c := JUnitCase{Name: "step " + st.Name + " completes", Classname: class, Time: Seconds(st.Seconds), SystemOut: st.Detail}
 		prefix := "step " + st.Name + ": "
 		got := claim(func(f string) bool { return strings.HasPrefix(f, prefix) })
 		if st.Error != "" || len(got) > 0 {
@@ -182,7 +199,7 @@ func (r *Report) JUnit() JUnitSuite {
 	}
 	if u := r.Upgrade; u != nil {
 		for _, cp := range u.Checkpoints {
-			c := JUnitCase{Name: "every acknowledged write held at " + cp.Stage, Classname: class, Time: cp.Seconds,
+			c := JUnitCase{Name: "every acknowledged write held at " + cp.Stage, Classname: class, Time: Seconds(cp.Seconds),
 				SystemOut: fmt.Sprintf("revision %d: expected %d, held %d", cp.Revision, cp.Expected, cp.Held)}
 			if !cp.Passed {
 				c.Failure = Fail("checkpoint", fmt.Sprintf("at %s (revision %d): lost %d, resurrected %d, revisions rewritten %d", cp.Stage, cp.Revision, cp.Lost, cp.Resurrected, cp.RevisionMismatch))

@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/xml"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -132,6 +133,56 @@ func TestWriteJUnit(t *testing.T) {
 		}
 		if c.Failure != nil && (c.Failure.Message != "1 acknowledged keys lost <&>" || c.Failure.Type == "") {
 			t.Errorf("failure %+v", c.Failure)
+		}
+	}
+}
+
+// TestJUnitValidatesAgainstTheSchema: the JUnit files of a passing drill, a
+// failed one and a refused upgrade are valid against the schema CI
+// systems read (testdata/junit.xsd, by xmllint). Without xmllint the test
+// is skipped, saying so; under CI, which installs it (.ci/run), it fails.
+func TestJUnitValidatesAgainstTheSchema(t *testing.T) {
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("no xmllint on PATH: .ci/run installs Debian's libxml2-utils")
+		}
+		t.Skip("no xmllint on PATH (apt-get install libxml2-utils): the JUnit files are not checked against the schema")
+	}
+	pass := New("quorum-loss/snapshot-restore", "embedded", 3, 1)
+	pass.Verified, pass.Cluster.HashKVConsistent = true, true
+	pass.Steps = []Step{{Name: "fault", Seconds: 0.00000042}, {Name: "verify", Seconds: 1.5}}
+	pass.Incidents = []Incident{{Name: "etcd-publish-spin", Member: "m2", Excerpt: []string{"a <line>"}}}
+	pass.Finish()
+	fail := New("quorum-loss/snapshot-restore", "process", 3, 2)
+	fail.Verified, fail.Keys.Lost = true, 1
+	fail.Fail("1 acknowledged keys lost & \"more\"")
+	fail.Fail("something else")
+	fail.Finish()
+	refused := New("upgrade/rolling", "process", 3, 3)
+	refused.Upgrade = &Upgrade{RefusedAsDeclared: true, Checkpoints: []Checkpoint{{Stage: "m1 on 3.7.3", Passed: true, Seconds: 1e-7}},
+		Findings: []UpgradeFinding{{Name: "member-down", Member: "m2", Version: "3.7.3"}}}
+	refused.Finish()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "drills.xml")
+	if err := WriteJUnit(p, pass.JUnit(), fail.JUnit(), refused.JUnit()); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(xmllint, "--noout", "--schema", "testdata/junit.xsd", p).CombinedOutput(); err != nil {
+		t.Fatalf("xmllint: %v\n%s", err, out)
+	}
+	// The schema is no rubber stamp: Go's float format for a time is not
+	// a decimal, and a testcase without a name is refused.
+	bad := filepath.Join(dir, "bad.xml")
+	for _, doc := range []string{
+		`<testsuites><testsuite name="s" tests="1"><testcase name="c" time="4.2e-07"/></testsuite></testsuites>`,
+		`<testsuites><testsuite name="s" tests="1"><testcase classname="c"/></testsuite></testsuites>`,
+	} {
+		if err := os.WriteFile(bad, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(xmllint, "--noout", "--schema", "testdata/junit.xsd", bad).CombinedOutput(); err == nil {
+			t.Errorf("xmllint took %s\n%s", doc, out)
 		}
 	}
 }
