@@ -144,7 +144,10 @@ func (r *runner) upgradeRefused(err error) error {
 			r.addUpgradeFinding(FindingMemberPanicked, m.Name(), spec.Version, "", x.Panic)
 		}
 	}
-	refused := down || strings.HasPrefix(err.Error(), faults.FindingDowngradeRefused)
+	// etcd refused the path: a member did not come up, or came up and
+	// then panicked (it may have answered a read first: the checkpoint
+	// after it then finds no member), or it refused the downgrade.
+	refused := len(seen) > 0 || strings.HasPrefix(err.Error(), faults.FindingDowngradeRefused)
 	if !refused || r.rep.Upgrade.Unsupported == "" {
 		return err
 	}
