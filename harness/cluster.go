@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/pkg/v3/proxy"
 	"go.uber.org/zap"
@@ -109,8 +110,11 @@ type Cluster struct {
 	specs   map[string]backend.MemberSpec
 	// retired are members replaced by a restart, kept for their exits.
 	retired []backend.Member
-	clients map[string]*clientv3.Client // by endpoint set
-	proxies map[string]proxy.Server     // peer proxies, by member name
+	clients map[string]*clientv3.Client // by endpoint set, and user
+	// auth, if set, is how clients authenticate: Client as root,
+	// UserClient as the workload user.
+	auth    *Auth
+	proxies map[string]proxy.Server // peer proxies, by member name
 	// lateProxies delays the peer proxy of a member after its start (see
 	// DelayPeerListener); lateWG counts the proxies waiting to start, and
 	// closed stops them.
@@ -133,7 +137,13 @@ const closeTimeout = 30 * time.Second
 // are those of specs[0] (etcd's default timing if it has none). On failure it
 // closes what it started (bounded by 30 s) and returns no cluster.
 func Start(ctx context.Context, be backend.Backend, alloc *ports.Allocator, specs []backend.MemberSpec) (*Cluster, error) {
-	c := &Cluster{Backend: be, alloc: alloc, clients: map[string]*clientv3.Client{}, specs: map[string]backend.MemberSpec{}}
+	return StartAs(ctx, be, alloc, specs, nil)
+}
+
+// StartAs is Start for a cluster whose clients authenticate as a's users
+// (nil: none), as a restored cluster with auth enabled needs to be awaited.
+func StartAs(ctx context.Context, be backend.Backend, alloc *ports.Allocator, specs []backend.MemberSpec, a *Auth) (*Cluster, error) {
+	c := &Cluster{Backend: be, alloc: alloc, clients: map[string]*clientv3.Client{}, specs: map[string]backend.MemberSpec{}, auth: a}
 	if len(specs) > 0 {
 		c.Token = specs[0].Token
 		c.timing = specs[0].Timing
@@ -357,12 +367,19 @@ func Endpoints(ms []backend.Member) []string {
 
 // NewClient returns a client of endpoints that logs nowhere; the caller closes it.
 func NewClient(endpoints ...string) (*clientv3.Client, error) {
+	return NewClientAs("", "", endpoints...)
+}
+
+// NewClientAs is NewClient authenticating as user (none if empty).
+func NewClientAs(user, password string, endpoints ...string) (*clientv3.Client, error) {
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints:            endpoints,
 		DialTimeout:          2 * time.Second,
 		DialKeepAliveTime:    time.Second,
 		DialKeepAliveTimeout: time.Second,
 		Logger:               zap.NewNop(),
+		Username:             user,
+		Password:             password,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("client of %v: %w", endpoints, err)
@@ -371,8 +388,43 @@ func NewClient(endpoints ...string) (*clientv3.Client, error) {
 }
 
 // Client returns a client of the given members (all live ones if none are
-// named), shared and closed with the cluster.
+// named), shared and closed with the cluster; with auth, it is root's.
 func (c *Cluster) Client(ms ...backend.Member) (*clientv3.Client, error) {
+	return c.clientAs(asRoot, ms)
+}
+
+// UserClient is Client as the workload user when the cluster has auth (see
+// SetAuth), else Client.
+func (c *Cluster) UserClient(ms ...backend.Member) (*clientv3.Client, error) {
+	return c.clientAs(asWorkload, ms)
+}
+
+// hasAuth says whether the cluster's clients authenticate.
+func (c *Cluster) hasAuth() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.auth != nil
+}
+
+// SetAuth makes the cluster's clients authenticate as a's users from now
+// on; those made before are closed with the cluster.
+func (c *Cluster) SetAuth(a *Auth) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.auth = a
+}
+
+// Whom a cluster's client authenticates as, when it has auth.
+type clientRole int
+
+const (
+	asRoot clientRole = iota
+	asWorkload
+	// asNobody: no authentication, whatever the cluster's auth.
+	asNobody
+)
+
+func (c *Cluster) clientAs(role clientRole, ms []backend.Member) (*clientv3.Client, error) {
 	if len(ms) == 0 {
 		ms = c.Live()
 	}
@@ -380,15 +432,39 @@ func (c *Cluster) Client(ms ...backend.Member) (*clientv3.Client, error) {
 		return nil, errors.New("no live member to connect to")
 	}
 	eps := Endpoints(ms)
-	key := strings.Join(eps, ",")
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cli, ok := c.clients[key]; ok {
+	user, password := "", ""
+	if a := c.auth; a != nil {
+		switch role {
+		case asRoot:
+			user, password = a.Root, a.RootPassword
+		case asWorkload:
+			user, password = a.User, a.Password
+		}
+	}
+	key := user + "@" + strings.Join(eps, ",")
+	cli, ok := c.clients[key]
+	c.mu.Unlock()
+	if ok {
 		return cli, nil
 	}
-	cli, err := NewClient(eps...)
+	// Made without the lock: with auth, a client authenticates as it is
+	// made, which a member still joining makes wait for its dial timeout,
+	// and which a leader change fails (Authenticate goes through raft): it
+	// is tried three times.
+	cli, err := NewClientAs(user, password, eps...)
+	for try := 1; err != nil && user != "" && try < 3; try++ {
+		time.Sleep(time.Duration(try) * 100 * time.Millisecond)
+		cli, err = NewClientAs(user, password, eps...)
+	}
 	if err != nil {
 		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if other, ok := c.clients[key]; ok {
+		cli.Close()
+		return other, nil
 	}
 	c.clients[key] = cli
 	return cli, nil
@@ -410,9 +486,22 @@ func (c *Cluster) WaitHealthy(ctx context.Context) error {
 }
 
 func (c *Cluster) waitMemberHealthy(ctx context.Context, m backend.Member) error {
-	cli, err := c.Client(m)
-	if err != nil {
-		return err
+	// Anonymous: a client made as a user authenticates as it is made,
+	// which a member still joining cannot answer yet. etcd agrees a
+	// linearizable read with the leader before it checks who asks, so a
+	// read refused for want of a user is as good a proof of health.
+	cli, err := c.clientAs(asNobody, []backend.Member{m})
+	for err != nil {
+		// With auth, a client authenticates as it is made: a member still
+		// joining cannot answer that yet.
+		select {
+		case <-m.Exited():
+			return fmt.Errorf("member %s exited while waiting for it to be healthy: %s", m.Name(), ExitReason(m))
+		case <-ctx.Done():
+			return fmt.Errorf("member %s not healthy: %w (last error: %v)", m.Name(), ctx.Err(), err)
+		case <-time.After(pollInterval):
+		}
+		cli, err = c.Client(m)
 	}
 	var last error
 	spin := c.watchSpin(m)
@@ -425,6 +514,9 @@ func (c *Cluster) waitMemberHealthy(ctx context.Context, m backend.Member) error
 		rctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 		_, last = cli.Get(rctx, "health")
 		cancel()
+		if last != nil && c.hasAuth() && errors.Is(rpctypes.Error(last), rpctypes.ErrUserEmpty) {
+			last = nil
+		}
 		if last == nil {
 			spin.healed()
 			return nil

@@ -103,6 +103,9 @@ type Drill struct {
 	// to an older minor line that checks the storage version (3.6 and on).
 	MigrateWith *bins.Binaries
 	MigrateTo   string
+	// Auth, if set, is the drill's authentication (--auth): every cluster
+	// started or tracked from then on is reached as its users.
+	Auth *Auth
 	// Tools, if set, are the etcdctl and etcdutl that save, read and
 	// restore snapshots: those of the version the members run, when it is
 	// not the one linked in. Nil: the linked etcd libraries.
@@ -205,7 +208,7 @@ func (d *Drill) StartCluster(ctx context.Context, l Layout) (*Cluster, error) {
 // tracks them for Close; the cluster's Ports is the drill's. If they do not
 // start, their logs are kept for FailedStartLogs.
 func (d *Drill) StartMembers(ctx context.Context, specs []backend.MemberSpec) (*Cluster, error) {
-	c, err := Start(ctx, d.Backend, d.Ports, specs)
+	c, err := StartAs(ctx, d.Backend, d.Ports, specs, d.Auth)
 	if err != nil {
 		for _, s := range specs {
 			d.failedLogs = append(d.failedLogs, s.LogPath)
@@ -223,8 +226,14 @@ func (d *Drill) Clusters() []*Cluster { return append([]*Cluster(nil), d.cluster
 // step started that no cluster owns (a runbook's processes).
 func (d *Drill) OnClose(f func(ctx context.Context) error) { d.onClose = append(d.onClose, f) }
 
-// Track makes Close end c too.
-func (d *Drill) Track(c *Cluster) { d.clusters = append(d.clusters, c) }
+// Track makes Close end c too, and its clients authenticate as the drill's
+// users.
+func (d *Drill) Track(c *Cluster) {
+	if d.Auth != nil {
+		c.SetAuth(d.Auth)
+	}
+	d.clusters = append(d.clusters, c)
+}
 
 // Logger returns a logger writing to RunDir/name.log, and a function that
 // closes it.

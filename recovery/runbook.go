@@ -173,15 +173,21 @@ func MemberEnv(specs []backend.MemberSpec) []string {
 }
 
 func (r Runbook) baseEnv(d *harness.Drill, phase, snapshot string) []string {
-	return []string{
-		"DRILL_PHASE=" + phase,
-		"DRILL_ETCD_BIN=" + r.Bins.Etcd,
-		"DRILL_ETCDCTL_BIN=" + r.Bins.Etcdctl,
-		"DRILL_ETCDUTL_BIN=" + r.Bins.Etcdutl,
-		"DRILL_SNAPSHOT=" + snapshot,
-		"DRILL_WORKDIR=" + filepath.Join(d.RunDir, "runbook"),
-		"DRILL_RUN_DIR=" + d.RunDir,
+	var auth []string
+	if d.Auth != nil {
+		// etcdctl reads ETCDCTL_USER: the runbook's etcdctl calls are
+		// root's without a word of it in their command lines.
+		auth = []string{"ETCDCTL_USER=" + d.Auth.CtlUser(), "DRILL_AUTH=1"}
 	}
+	return append(auth,
+		"DRILL_PHASE="+phase,
+		"DRILL_ETCD_BIN="+r.Bins.Etcd,
+		"DRILL_ETCDCTL_BIN="+r.Bins.Etcdctl,
+		"DRILL_ETCDUTL_BIN="+r.Bins.Etcdutl,
+		"DRILL_SNAPSHOT="+snapshot,
+		"DRILL_WORKDIR="+filepath.Join(d.RunDir, "runbook"),
+		"DRILL_RUN_DIR="+d.RunDir,
+	)
 }
 
 // run runs one phase in its own process group, output to its log, and

@@ -26,9 +26,12 @@ func SaveSnapshot(ctx context.Context, d *harness.Drill, m backend.Member) (harn
 	defer closeLog()
 	path := filepath.Join(d.RunDir, "snapshot.db")
 	if d.Tools != nil {
-		err = ctlSave(ctx, d.Tools, m.ClientURL(), path)
+		err = ctlSave(ctx, d.Tools, d.Auth, m.ClientURL(), path)
 	} else {
 		cfg := clientv3.Config{Endpoints: []string{m.ClientURL()}}
+		if d.Auth != nil {
+			cfg.Username, cfg.Password = d.Auth.Root, d.Auth.RootPassword
+		}
 		_, err = clientsnap.SaveWithVersion(ctx, lg, cfg, path)
 	}
 	if err != nil {

@@ -20,8 +20,14 @@ import (
 // would make every such drill a cross-version restore.
 
 // ctlSave saves a snapshot of the member at endpoint to path with etcdctl.
-func ctlSave(ctx context.Context, b *bins.Binaries, endpoint, path string) error {
-	_, err := runTool(ctx, b.Etcdctl, "--endpoints", endpoint, "snapshot", "save", path)
+// With auth, it is root's: its credentials go in etcdctl's environment
+// (ETCDCTL_USER), not on its command line, where ps would show them.
+func ctlSave(ctx context.Context, b *bins.Binaries, a *harness.Auth, endpoint, path string) error {
+	var env []string
+	if a != nil {
+		env = []string{"ETCDCTL_USER=" + a.CtlUser()}
+	}
+	_, err := runToolEnv(ctx, env, b.Etcdctl, "--endpoints", endpoint, "snapshot", "save", path)
 	return err
 }
 
@@ -63,7 +69,15 @@ func utlRestore(ctx context.Context, b *bins.Binaries, snapshot string, t restor
 // runTool runs an etcd tool and returns its stdout; its error holds the
 // command line and the tail of its stderr (etcd's own message).
 func runTool(ctx context.Context, path string, args ...string) ([]byte, error) {
+	return runToolEnv(ctx, nil, path, args...)
+}
+
+// runToolEnv is runTool with env added to the tool's environment.
+func runToolEnv(ctx context.Context, env []string, path string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, path, args...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -42,7 +42,7 @@ func TestToolsAgreeWithTheLinkedLibraries(t *testing.T) {
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "snapshot.db")
-	if err := ctlSave(ctx, &b, ep, path); err != nil {
+	if err := ctlSave(ctx, &b, nil, ep, path); err != nil {
 		t.Fatal(err)
 	}
 	withTools, err := Describe(ctx, &harness.Drill{Tools: &b}, zap.NewNop(), path)

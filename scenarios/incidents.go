@@ -99,6 +99,9 @@ func ReplayCommand(sc Scenario, o Options) string {
 	if o.Migrate {
 		args = append(args, "--migrate")
 	}
+	if o.Auth {
+		args = append(args, "--auth")
+	}
 	if len(o.Path) > 2 {
 		args = append(args, "--path", strings.Join(o.Path, ","))
 	}

@@ -89,6 +89,13 @@ type Options struct {
 	// acknowledge before the traffic stops (continuous traffic; negative:
 	// as many as after the snapshot).
 	WritesRecovered int
+	// Auth runs the drill with etcd's authentication (--auth): a root user
+	// and a workload user allowed its prefix only, enabled before the
+	// workload, checked after the recovery.
+	Auth bool
+	// Credentials are the users --auth sets up (nil: made per run, with
+	// random passwords); tests give their own to look for them.
+	Credentials *harness.Auth
 	// Keep leaves the run directory (data dirs, logs, snapshot) in place.
 	Keep   bool
 	Timing backend.Timing

@@ -79,6 +79,15 @@ func newRunner(ctx context.Context, sc Scenario, o Options) (*runner, error) {
 		return nil, err
 	}
 	d.Timing, d.NoFsync, d.MaxLogBytes = o.Timing, o.NoFsync, o.MaxLogBytes
+	if o.Auth && o.Credentials != nil {
+		d.Auth = o.Credentials
+	} else if o.Auth {
+		if d.Auth, err = harness.NewAuth(o.Workload.Prefix); err != nil {
+			d.Close(context.WithoutCancel(ctx), false)
+			be.Close(context.WithoutCancel(ctx))
+			return nil, err
+		}
+	}
 	// Peer proxies where the backend cannot cut its members' network itself.
 	_, native := be.(backend.Partitioner)
 	d.PeerProxies = needs(sc).Partition && !native
@@ -341,10 +350,15 @@ func (r *runner) pipeline(ctx context.Context) error {
 	}()
 	steps := []stage{
 		{"start-cluster", r.startCluster},
+	}
+	if o.Auth {
+		steps = append(steps, stage{"enable-auth", r.enableAuth})
+	}
+	steps = append(steps, []stage{
 		{"workload", func(ctx context.Context) (string, error) { return r.write(ctx, "workload", o.Keys) }},
 		// The drill's context: the short lease is kept alive until the fault.
 		{"leases", func(context.Context) (string, error) { return r.grantLeases(ctx) }},
-	}
+	}...)
 	if o.continuous() {
 		// The drill's context, not the step's: the writers outlive it.
 		steps = append(steps, stage{"start-traffic", func(context.Context) (string, error) { return r.startTraffic(ctx) }})
@@ -401,7 +415,11 @@ func (r *runner) pipeline(ctx context.Context) error {
 	}
 	// The short lease's TTL runs out during verify: check-leases then waits
 	// only for what is left of it.
-	rest = append(rest, stage{"verify", r.verify}, stage{"check-leases", r.checkLeases}, stage{"check-history", r.checkHistory})
+	rest = append(rest, stage{"verify", r.verify}, stage{"check-leases", r.checkLeases})
+	if o.Auth {
+		rest = append(rest, stage{"check-auth", r.checkAuth})
+	}
+	rest = append(rest, stage{"check-history", r.checkHistory})
 	return r.run(ctx, rest)
 }
 

@@ -72,7 +72,7 @@ func (r *runner) write(ctx context.Context, phase string, n int) (string, error)
 	if n == 0 {
 		return "no writes", nil
 	}
-	cli, err := r.cluster.Client()
+	cli, err := r.cluster.UserClient()
 	if err != nil {
 		return "", err
 	}

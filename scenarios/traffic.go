@@ -14,7 +14,7 @@ import (
 // until the recovered cluster has taken its share (recoveredTraffic) or the
 // drill ends (ctx is the drill's, not the step's).
 func (r *runner) startTraffic(ctx context.Context) (string, error) {
-	cli, err := r.cluster.Client()
+	cli, err := r.cluster.UserClient()
 	if err != nil {
 		return "", err
 	}
@@ -44,7 +44,7 @@ func (r *runner) trafficAfterSnapshot(ctx context.Context, n int) (string, error
 // them, and measures the outage they saw.
 func (r *runner) recoveredTraffic(ctx context.Context) (string, error) {
 	c := r.outcome.Cluster
-	cli, err := c.Client()
+	cli, err := c.UserClient()
 	if err != nil {
 		return "", err
 	}

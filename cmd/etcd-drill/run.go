@@ -84,6 +84,7 @@ func newRunFlags() (*flag.FlagSet, *runFlags) {
 	fs.StringVar(&rf.reportPath, "report", "", "write the JSON report to this file")
 	fs.StringVar(&rf.htmlPath, "html", "", "write a self-contained HTML page of the drill: verdict, steps, timeline, findings, panics with their logs")
 	fs.StringVar(&rf.junitPath, "junit", "", "write a JUnit XML file: one testcase per step and per assertion, a failed one with its finding")
+	fs.BoolVar(&o.Auth, "auth", false, "run with etcd's authentication: a root user and a workload user allowed its prefix only, enabled before the workload and checked after the recovery (auth-lost)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the run directory (data dirs, logs, snapshot) for a post-mortem")
 	fs.StringVar(&o.BaseDir, "workdir", "", "where to make the run directory (default: the system temp dir)")
 	fs.BoolVar(&o.NoFsync, "unsafe-no-fsync", false, "run members without fsync (faster, less real)")
