@@ -4,6 +4,7 @@
 package logs
 
 import (
+	"io"
 	"time"
 
 	"go.uber.org/zap"
@@ -31,6 +32,9 @@ func ToFile(path string, maxBytes int64) (*zap.Logger, func(), error) {
 	enc.EncodeTime = zapcore.ISO8601TimeEncoder
 	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(w), zapcore.InfoLevel)
 	core = zapcore.NewSamplerWithOptions(core, samplingTick, samplingFirst, samplingThereafter)
-	lg := zap.New(core, zap.AddCaller())
+	// A line logged after close (a client's goroutine that outlived its
+	// step) is dropped: zap would say so on stderr, which is the drill's
+	// terminal.
+	lg := zap.New(core, zap.AddCaller(), zap.ErrorOutput(zapcore.AddSync(io.Discard)))
 	return lg, func() { _ = lg.Sync(); _ = w.Close() }, nil
 }
