@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,5 +61,29 @@ func TestPanicExcerpt(t *testing.T) {
 	}
 	if got := PanicExcerpt(filepath.Join(dir, "none.log"), 5, 5); got != nil {
 		t.Errorf("no log: %q", got)
+	}
+}
+
+// TestLogAfterCloseIsQuiet: a line logged to a closed log file is dropped,
+// not reported on stderr (the drill's terminal).
+func TestLogAfterCloseIsQuiet(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := os.Stderr
+	os.Stderr = w
+	lg, closeLog, err := ToFile(filepath.Join(t.TempDir(), "x.log"), 0)
+	os.Stderr = stderr
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeLog()
+	lg.Info("after close")
+	_ = lg.Sync()
+	w.Close()
+	b, _ := io.ReadAll(r)
+	if len(b) != 0 {
+		t.Errorf("stderr got %q", b)
 	}
 }
