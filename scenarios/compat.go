@@ -24,7 +24,7 @@ type Incompatibility struct {
 func Incompatibilities() []Incompatibility {
 	return []Incompatibility{{
 		From: "3.7", To: "3.6",
-		Reason: `etcd 3.6 refuses a 3.7 db: "Failed to validate schema: version \"3.7.0\" is not supported"; ` +
+		Reason: `etcd 3.6 refuses a 3.7 db: "Failed to validate schema: version \"3.7.0\" is not supported" (a db saved before the 3.7 leader wrote its storage version, in its first seconds, passes that check and 3.6 panics on the cluster version instead); ` +
 			`after etcdutl 3.7 migrate --target-version 3.6 (--migrate) it panics "invalid downgrade; server version is lower than determined cluster version" (the db keeps cluster version 3.7): ` +
 			`the way down is etcdctl downgrade enable 3.6 on the live 3.7 cluster, then a member at a time`,
 		Ref: "https://etcd.io/docs/v3.7/downgrades/downgrade_3_7/",
