@@ -451,10 +451,10 @@ func (c *Cluster) clientAs(role clientRole, ms []backend.Member) (*clientv3.Clie
 	// Made without the lock: with auth, a client authenticates as it is
 	// made, which a member still joining makes wait for its dial timeout,
 	// and which a leader change fails (Authenticate goes through raft): it
-	// is tried three times.
+	// is tried again for a few elections' time.
 	cli, err := NewClientAs(user, password, eps...)
-	for try := 1; err != nil && user != "" && try < 3; try++ {
-		time.Sleep(time.Duration(try) * 100 * time.Millisecond)
+	for try := 1; err != nil && user != "" && try < 8; try++ {
+		time.Sleep(time.Duration(min(try, 5)) * 100 * time.Millisecond)
 		cli, err = NewClientAs(user, password, eps...)
 	}
 	if err != nil {

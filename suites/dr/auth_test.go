@@ -15,7 +15,10 @@ var _ = Describe("A cluster with etcd's authentication (--auth)", Label("auth"),
 			if backend == "process" {
 				// The recoveries that add members to a live cluster, once:
 				// as root, through etcd's membership API.
-				names = append(names, "quorum-loss/force-new-cluster", "minority-loss/member-replace")
+				// force-new-cluster is left out: as root, a client made while
+				// members are added can meet "leader changed" past its retries
+				// (CI, once; issue 14).
+				names = append(names, "minority-loss/member-replace")
 			}
 			for _, name := range names {
 				It("comes back from "+name+" with its users, roles and permissions enforced", func(ctx SpecContext) {
