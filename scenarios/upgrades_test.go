@@ -184,3 +184,33 @@ func TestUpgradePath(t *testing.T) {
 		}
 	}
 }
+
+// TestDowngradeTwoLinesRefused: etcdctl downgrade validate refuses a target
+// two lines down (3.7 to 3.5). Declared unsupported, the drill checks the
+// cluster and passes as refused; undeclared, it fails with
+// downgrade-refused, in etcd's words.
+func TestDowngradeTwoLinesRefused(t *testing.T) {
+	needVersions(t, "3.5")
+	for _, declared := range []bool{true, false} {
+		t.Run(map[bool]string{true: "declared", false: "undeclared"}[declared], func(t *testing.T) {
+			o := smallOptions(t)
+			o.Backend, o.EtcdVersion, o.UpgradeTo, o.Members, o.TrafficRate = "process", "3.7", "3.5", 1, 500
+			if !declared {
+				o.Incompatibilities = []Incompatibility{}
+			}
+			rep, err := runDrill(t, lookupScenario(t, "downgrade/one-minor"), o)
+			u := rep.Upgrade
+			if u == nil {
+				t.Fatalf("drill: %v; no upgrade section", err)
+			}
+			if declared {
+				if err != nil || !rep.Passed || !u.RefusedAsDeclared || len(u.Checkpoints) == 0 || !u.Checkpoints[len(u.Checkpoints)-1].Passed {
+					t.Fatalf("drill: %v, failures %v, upgrade %+v; want refused as declared, every write checked", err, rep.Failures, u)
+				}
+			} else if fe := failedStepError(rep, "fault"); err == nil || rep.Passed || !strings.Contains(fe, faults.FindingDowngradeRefused) || !strings.Contains(fe, "downgrade validate 3.5") {
+				t.Fatalf("drill: %v, fault step %q; want it to fail with %s", err, fe, faults.FindingDowngradeRefused)
+			}
+			leftNothing(t, rep, o.BaseDir)
+		})
+	}
+}
